@@ -1,0 +1,57 @@
+# mevops.infra — every tier from scratch on a fresh Debian 12 machine.
+#   make test                 lint + unit + molecule (all scenarios)
+#   make molecule SCENARIO=x  one molecule scenario
+#   make bench                benchmarks (print figures, never fail on a number)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?=
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export MEVOPS_CACHE_DIR ?= /var/cache/mevops
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup lint unit molecule test bench docker-up docker-down base-image clean
+
+help:
+	@grep -E '^#   ' Makefile | sed 's/^#   //'
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+setup: $(BIN)/.installed
+	scripts/link-collection.sh
+
+lint: setup
+	scripts/lint.sh
+
+unit: setup
+	scripts/unit.sh
+
+docker-up:
+	scripts/ensure-docker.sh start
+
+docker-down:
+	scripts/ensure-docker.sh stop
+
+base-image: docker-up
+	tests/images/build-base.sh
+
+molecule: setup base-image
+	scripts/molecule.sh $(SCENARIO)
+
+test: setup
+	scripts/test.sh
+
+bench: setup base-image
+	scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) .collections .cache .pytest_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Bad input to host_tuning fails before anything changes, naming the variable.
+
+Runs the role for real with ansible-playbook against localhost in check mode, limited
+to its preflight (argument specs are validated first, whatever the tags).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[3]
+
+
+def run_preflight(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess[str]:
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "---\n- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        "  roles:\n    - role: mevops.infra.host_tuning\n"
+    )
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(variables))
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_FACT_CACHING="memory",
+    )
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "--check",
+            "--tags",
+            "host_tuning_preflight",
+            "-e",
+            f"@{extra}",
+            str(playbook),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=TOP,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_defaults_pass_preflight(tmp_path):
+    result = run_preflight(tmp_path, {})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"host_tuning_cpu_governor": "turbo"}, "host_tuning_cpu_governor"),
+        ({"host_tuning_hugepages_count": -4}, "host_tuning_hugepages_count=-4"),
+        ({"host_tuning_hugepages_total_mb": -1}, "host_tuning_hugepages_total_mb=-1"),
+        ({"host_tuning_sysctl_extra": {"net core somaxconn": 1}}, '"net core somaxconn"'),
+        ({"host_tuning_block_scheduler": "cfq"}, "host_tuning_block_scheduler"),
+        ({"host_tuning_thp_enabled": "sometimes"}, "host_tuning_thp_enabled"),
+        ({"host_tuning_swap": "zram"}, "host_tuning_swap"),
+        ({"host_tuning_cstate_max": 12}, "host_tuning_cstate_max=12"),
+        ({"host_tuning_limits_memlock": "lots"}, "host_tuning_limits_memlock=lots"),
+        ({"host_tuning_hugepages_count": 100000000}, "host_tuning_hugepages_max_percent"),
+    ],
+)
+def test_bad_input_names_the_variable(tmp_path, variables, expected):
+    result = run_preflight(tmp_path, variables)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert expected in output, output

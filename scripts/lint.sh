@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "--- yamllint";      yamllint --strict .
-echo "--- ruff";          ruff check . && ruff format --check .
+echo "--- ruff";          ruff check .
+                          ruff format --check .
 echo "--- argspecs";      python scripts/check-argspecs.py
 echo "--- ansible-lint";  ansible-lint --profile production
 echo "--- build";         scripts/check-build.sh

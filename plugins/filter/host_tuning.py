@@ -45,7 +45,11 @@ _CPUIDLE_STATE = re.compile(r"/cpu[0-9]+/cpuidle/state([0-9]+)$")
 
 
 def deeper_cstates(paths: Any, cstate_max: Any) -> list[str]:
-    """The cpuidle state folders (…/cpuN/cpuidle/stateK) with K above `cstate_max`, sorted."""
+    """The cpuidle state folders (…/cpuN/cpuidle/stateK) with K above `cstate_max`, sorted.
+
+    A `cstate_max` of None means no cap: nothing is deeper than it."""
+    if cstate_max is None:
+        return []
     try:
         limit = int(cstate_max)
     except (TypeError, ValueError) as exc:
@@ -73,9 +77,10 @@ def tuning_report(
 ) -> list[dict[str, Any]]:
     """Turn the registered results of a looped `sysfs_attribute` task into report entries.
 
-    Each module result says `state: present` (the kernel holds the value now: applied),
+    Each module result says `status: present` (the kernel holds the value now: applied),
     `unsupported` (the knob exists but cannot be written here) or `missing` (no such
-    knob on this kernel). `persisted` says whether the setting was also written to a
+    knob on this kernel). (Not `state`: Ansible overwrites `state` in any result that
+    carries a `path`.) `persisted` says whether the setting was also written to a
     file applied at boot, which turns `unsupported` into "persisted-only".
     `setting_key` names the loop item's key holding the setting name (default: the path).
     """
@@ -86,13 +91,13 @@ def tuning_report(
         if not isinstance(res, dict) or res.get("skipped"):
             continue
         item = res.get("item")
-        path = res.get("path") or (res.get("invocation", {}).get("module_args", {}).get("path"))
+        path = res.get("attribute") or res.get("invocation", {}).get("module_args", {}).get("path")
         if setting_key and isinstance(item, dict):
             setting = f"{concern} {item.get(setting_key)}"
         else:
             setting = f"{concern} {path}"
         wanted = res.get("invocation", {}).get("module_args", {}).get("value")
-        state = res.get("state")
+        state = res.get("status")
         if res.get("failed"):
             entries.append(_entry(setting, wanted, "failed", res.get("msg", ""), path))
         elif state == "present":
@@ -106,7 +111,7 @@ def tuning_report(
         elif state == "missing":
             entries.append(_entry(setting, wanted, NOT_SUPPORTED, "no such knob on this kernel", path))
         else:
-            raise AnsibleFilterError(f"tuning_report: unexpected result for {setting}: state={state!r}")
+            raise AnsibleFilterError(f"tuning_report: unexpected result for {setting}: status={state!r}")
     return entries
 
 

@@ -62,6 +62,10 @@ echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > "$root/etc/apt/apt.c
 rm -f "$root/etc/apt/apt.conf.d/docker-clean"
 chroot "$root" apt-get clean
 rm -rf "$root/var/lib/apt/lists/"*
+mkdir -p "$root/var/lib/apt/lists/partial"
+# No package lists in the image: date the folder to the epoch so that any
+# `apt: cache_valid_time` refreshes them on first use.
+touch -d @0 "$root/var/lib/apt/lists"
 
 echo "importing $tag"
 tar -C "$root" -c . | docker import \

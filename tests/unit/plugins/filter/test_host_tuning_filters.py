@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.mevops.infra.plugins.filter.host_tuning import (
     deeper_cstates,
     hugepage_count,
@@ -62,14 +63,15 @@ def test_deeper_cstates_keeps_only_states_past_the_cap():
         "/sys/devices/system/cpu/cpu1/cpuidle/state3",
     ]
     assert deeper_cstates(paths, 10) == []
+    assert deeper_cstates(paths, None) == []
     with pytest.raises(AnsibleFilterError):
         deeper_cstates(paths, "deep")
 
 
 def _result(state, path, value="1", item=None, **extra):
     res = {
-        "state": state,
-        "path": path,
+        "status": state,
+        "attribute": path,
         "value": value,
         "changed": False,
         "item": item,

@@ -6,7 +6,7 @@
 # Works with or without systemd as PID 1 (CI machines run without it).
 set -euo pipefail
 
-state_dir=${MEVOPS_STATE_DIR:-/run/mevops}
+state_dir=${MEVOPS_STATE_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/run}
 pidfile=$state_dir/dockerd.pid
 log=$state_dir/dockerd.log
 mkdir -p "$state_dir"

@@ -177,7 +177,11 @@ def _lookup(chain: Mapping[str, Any], field: str) -> Any:
 
 def _render_arg(template: str, chain: Mapping[str, Any]) -> str | None:
     out = []
-    for literal, field, spec, conversion in string.Formatter().parse(template):
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise AnsibleFilterError(f"evm_node flag template {template!r}: {exc}") from exc
+    for literal, field, spec, conversion in parsed:
         out.append(literal)
         if field is None:
             continue

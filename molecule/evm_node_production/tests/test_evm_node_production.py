@@ -24,6 +24,10 @@ def exec_args(host, unit: str) -> list[str]:
     return argv.group(1).split(" ")
 
 
+def assert_flags(args: list[str], flags: list[str]) -> None:
+    assert [flag for flag in flags if flag not in args] == [], args
+
+
 def prop(host, unit: str, name: str) -> str:
     return host.check_output(f"systemctl show {unit} -p {name} --value")
 
@@ -64,48 +68,52 @@ def test_nitro_may_write_and_execute_memory(host):
 def test_erigon_flags(host):
     args = exec_args(host, "ethereum-erigon")
     assert args[0] == "/opt/evm-node/bin/erigon"
-    for flag in [
-        "--datadir=/data/ethereum",
-        "--chain=mainnet",
-        "--http",
-        "--http.addr=127.0.0.1",
-        "--http.port=8545",
-        "--http.api=eth,net,web3,txpool",
-        "--ws",
-        "--ws.port=8645",
-        "--port=30303",
-        "--maxpeers=100",
-        "--staticpeers=enode://aaaa@10.0.0.5:30303,enode://bbbb@10.0.0.6:30303",
-        "--authrpc.addr=127.0.0.1",
-        "--authrpc.port=8551",
-        "--authrpc.jwtsecret=/data/ethereum/jwt.hex",
-        "--private.api.addr=127.0.0.1:9190",
-        "--txpool.globalslots=20000",
-        "--txpool.globalbasefeeslots=30000",
-        "--txpool.accountslots=16",
-        "--txpool.pricebump=10",
-    ]:
-        assert flag in args, flag
+    assert_flags(
+        args,
+        [
+            "--datadir=/data/ethereum",
+            "--chain=mainnet",
+            "--http",
+            "--http.addr=127.0.0.1",
+            "--http.port=8545",
+            "--http.api=eth,net,web3,txpool",
+            "--ws",
+            "--ws.port=8645",
+            "--port=30303",
+            "--maxpeers=100",
+            "--staticpeers=enode://aaaa@10.0.0.5:30303,enode://bbbb@10.0.0.6:30303",
+            "--authrpc.addr=127.0.0.1",
+            "--authrpc.port=8551",
+            "--authrpc.jwtsecret=/data/ethereum/jwt.hex",
+            "--private.api.addr=127.0.0.1:9190",
+            "--txpool.globalslots=20000",
+            "--txpool.globalbasefeeslots=30000",
+            "--txpool.accountslots=16",
+            "--txpool.pricebump=10",
+        ],
+    )
     assert args[-1] == "--prune.mode=full"
 
 
 def test_op_geth_flags_and_static_peers_file(host):
     args = exec_args(host, "base-op-geth")
     assert args[0] == "/opt/evm-node/bin/op-geth"
-    for flag in [
-        "--op-network=base-mainnet",
-        "--datadir=/data/base",
-        "--rollup.sequencerhttp=https://mainnet-sequencer.base.org",
-        "--http.port=8546",
-        "--http.api=eth,net,web3,txpool",
-        "--ws.port=8646",
-        "--port=30304",
-        "--authrpc.port=8552",
-        "--authrpc.jwtsecret=/data/base/jwt.hex",
-        "--txpool.globalslots=20000",
-        "--config=/data/base/static-nodes.toml",
-    ]:
-        assert flag in args, flag
+    assert_flags(
+        args,
+        [
+            "--op-network=base-mainnet",
+            "--datadir=/data/base",
+            "--rollup.sequencerhttp=https://mainnet-sequencer.base.org",
+            "--http.port=8546",
+            "--http.api=eth,net,web3,txpool",
+            "--ws.port=8646",
+            "--port=30304",
+            "--authrpc.port=8552",
+            "--authrpc.jwtsecret=/data/base/jwt.hex",
+            "--txpool.globalslots=20000",
+            "--config=/data/base/static-nodes.toml",
+        ],
+    )
     # geth has no globalbasefeeslots: the flag is left out rather than crash the node.
     assert not any(arg.startswith("--txpool.globalbasefeeslots") for arg in args)
     peers = host.file("/data/base/static-nodes.toml").content_string
@@ -116,16 +124,18 @@ def test_op_geth_flags_and_static_peers_file(host):
 def test_op_node_pairs_with_op_geth(host):
     args = exec_args(host, "base-op-node")
     assert args[0] == "/opt/evm-node/bin/op-node"
-    for flag in [
-        "--network=base-mainnet",
-        "--l1=http://10.0.0.5:8545",
-        "--l1.beacon=http://10.0.0.5:5052",
-        "--l2=http://127.0.0.1:8552",
-        "--l2.jwt-secret=/data/base/jwt.hex",
-        "--rpc.port=9545",
-        "--p2p.listen.tcp=9222",
-    ]:
-        assert flag in args, flag
+    assert_flags(
+        args,
+        [
+            "--network=base-mainnet",
+            "--l1=http://10.0.0.5:8545",
+            "--l1.beacon=http://10.0.0.5:5052",
+            "--l2=http://127.0.0.1:8552",
+            "--l2.jwt-secret=/data/base/jwt.hex",
+            "--rpc.port=9545",
+            "--p2p.listen.tcp=9222",
+        ],
+    )
     assert args[-1] == "--syncmode=execution-layer"
     assert "base-op-geth.service" in prop(host, "base-op-node", "After")
     assert host.file("/data/base/op-node").is_directory
@@ -133,17 +143,19 @@ def test_op_node_pairs_with_op_geth(host):
 
 def test_nitro_flags(host):
     args = exec_args(host, "arbitrum-nitro")
-    for flag in [
-        "--persistent.chain=/data/arbitrum",
-        "--parent-chain.connection.url=http://10.0.0.5:8545",
-        "--chain.id=42161",
-        "--http.addr=0.0.0.0",
-        "--http.port=8548",
-        # nitro has no txpool namespace: only the APIs it has are passed.
-        "--http.api=eth,net,web3",
-        "--ws.port=8648",
-    ]:
-        assert flag in args, flag
+    assert_flags(
+        args,
+        [
+            "--persistent.chain=/data/arbitrum",
+            "--parent-chain.connection.url=http://10.0.0.5:8545",
+            "--chain.id=42161",
+            "--http.addr=0.0.0.0",
+            "--http.port=8548",
+            # nitro has no txpool namespace: only the APIs it has are passed.
+            "--http.api=eth,net,web3",
+            "--ws.port=8648",
+        ],
+    )
 
 
 def test_jwt_secret_is_private_shared_and_kept(host):

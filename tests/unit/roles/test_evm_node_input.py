@@ -8,60 +8,23 @@ its preflight (and, for the checksum, the controller side of its install phase).
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from roleplay import run_role
 
-TOP = Path(__file__).resolve().parents[3]
 
-
-def run_role(tmp_path: Path, variables: dict, tags: str = "evm_node_preflight") -> subprocess.CompletedProcess[str]:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "---\n- hosts: localhost\n  connection: local\n  gather_facts: false\n"
-        "  roles:\n    - role: mevops.infra.evm_node\n"
-    )
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps({"evm_node_controller_cache_dir": str(tmp_path / "cache"), **variables}))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_FACT_CACHING="memory",
-    )
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "--check",
-            "--tags",
-            tags,
-            "-e",
-            f"@{extra}",
-            str(playbook),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=TOP,
-        timeout=300,
-        check=False,
-    )
+def run_evm_node(tmp_path: Path, variables: dict, tags: str = "evm_node_preflight") -> subprocess.CompletedProcess[str]:
+    cache = {"evm_node_controller_cache_dir": str(tmp_path / "cache")}
+    return run_role(tmp_path, "evm_node", {**cache, **variables}, tags=tags)
 
 
 ANVILS = [{"name": "ethereum", "client": "anvil"}, {"name": "base", "client": "anvil"}]
 
 
 def test_runbook_chains_pass_preflight(tmp_path):
-    result = run_role(tmp_path, {"evm_node_chains": ANVILS})
+    result = run_evm_node(tmp_path, {"evm_node_chains": ANVILS})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -87,7 +50,7 @@ def test_bad_input_names_the_chain_and_field(tmp_path, chains, binaries, expecte
     variables: dict = {"evm_node_chains": chains}
     if binaries is not None:
         variables["evm_node_binaries"] = binaries
-    result = run_role(tmp_path, variables)
+    result = run_evm_node(tmp_path, variables)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert expected in output, output
@@ -102,7 +65,7 @@ def test_binary_that_differs_from_its_pin_fails_on_the_controller(tmp_path):
         "evm_node_chains": [{"name": "ethereum", "client": "erigon"}],
         "evm_node_binaries": {"erigon": {"path": str(binary), "sha256": pinned}},
     }
-    result = run_role(tmp_path, variables, tags="evm_node_preflight,evm_node_install")
+    result = run_evm_node(tmp_path, variables, tags="evm_node_preflight,evm_node_install")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     actual = hashlib.sha256(binary.read_bytes()).hexdigest()

@@ -186,3 +186,11 @@ def test_data_folders_belong_to_the_service_user(host):
         d = host.file(f"/data/{chain}")
         assert d.user == "evm-node"
         assert d.mode == 0o750
+
+
+def test_units_of_removed_chains_are_gone_but_their_data_and_other_units_stay(host):
+    assert not host.file("/etc/systemd/system/goerli-geth.service").exists
+    assert not host.file("/etc/systemd/system/multi-user.target.wants/goerli-geth.service").exists
+    assert host.run("systemctl is-active goerli-geth.service").stdout.strip() != "active"
+    assert host.file("/data/goerli/keep").content_string == "chain data\n"
+    assert host.file("/etc/systemd/system/other-node.service").exists

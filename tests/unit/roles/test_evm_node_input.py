@@ -44,6 +44,8 @@ def test_runbook_chains_pass_preflight(tmp_path):
             "chain ethereum: evm_node_binaries.erigon.sha256 is missing",
         ),
         ([{"name": "ethereum", "client": "erigon"}], None, "chain ethereum: evm_node_binaries.erigon is missing"),
+        # A mistyped key is refused by the argument specs instead of silently ignored.
+        ([{"name": "ethereum", "client": "anvil", "http_prot": 1}], None, "http_prot"),
     ],
 )
 def test_bad_input_names_the_chain_and_field(tmp_path, chains, binaries, expected):

@@ -90,6 +90,9 @@ def evm_node_problems(
         )
         for binary in _client_binaries(spec):
             problems.extend(f"{label}: {line}" for line in _binary_problems(binary, binaries.get(binary)))
+        data_dir = str(chain.get("data_dir") or "")
+        if not data_dir.startswith("/") or re.search(r"\s", data_dir):
+            problems.append(f"{label}: data_dir={data_dir!r} must be an absolute path without spaces")
         problems.extend(
             f"{label}: {field} must be a list"
             for field in ("extra_args", "cl_extra_args", "static_peers")
@@ -229,16 +232,13 @@ def _computed(chain: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, An
     values["authrpc_url"] = f"http://127.0.0.1:{chain['authrpc_port']}" if chain.get("authrpc_port") else None
     values["http_url"] = f"http://127.0.0.1:{chain['http_port']}" if chain.get("http_port") else None
     values["cl_api_url"] = f"http://127.0.0.1:{chain['cl_api_port']}" if chain.get("cl_api_port") else None
-    values["cl_rpc_url"] = f"http://127.0.0.1:{chain['cl_rpc_port']}" if chain.get("cl_rpc_port") else None
     return values
 
 
 def _static_peers_file(data_dir: str, spec: Mapping[str, Any]) -> str | None:
-    fmt = spec.get("static_peers_format")
-    if fmt in ("geth_toml", "bor_toml"):
+    """The config file a client reads its static peers from; None for clients taking them as a flag."""
+    if spec.get("static_peers_format") in ("geth_toml", "bor_toml"):
         return posixpath.join(data_dir, "static-nodes.toml")
-    if fmt == "json":
-        return posixpath.join(data_dir, "static-nodes.json")
     return None
 
 
@@ -282,7 +282,8 @@ def evm_node_units(
                     "client": chain["client"],
                     "binary": binary,
                     "sha256": (binaries.get(binary) or {}).get("sha256"),
-                    "description": f"{chain['name']} {binary} node (chain id {chain.get('chain_id')})",
+                    "description": f"{chain['name']} {binary} node"
+                    + (f" (chain id {chain['chain_id']})" if chain.get("chain_id") is not None else ""),
                     "exec": evm_node_exec(argv),
                     "argv": argv,
                     "after": after if position > 0 else [],

@@ -122,6 +122,7 @@ def test_txpool_override_merges_over_the_defaults():
         ({"name": "Eth Main", "client": "anvil", "http_port": 1, "chain_id": 1}, "name 'Eth Main' must be"),
         ({"client": "anvil", "http_port": 1, "chain_id": 1}, "evm_node_chains[0]: name is missing"),
         ({"name": "ethereum", "client": "anvil", "extra_args": "--x"}, "chain ethereum: extra_args must be a list"),
+        ({"name": "ethereum", "client": "anvil", "data_dir": "data/eth"}, "data_dir='data/eth' must be an absolute"),
     ],
 )
 def test_bad_chain_names_the_chain_and_field(chain, expected):

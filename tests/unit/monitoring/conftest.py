@@ -4,16 +4,15 @@ rendered by Ansible with the role's defaults against a small inventory."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from monitoring.helpers import HERE, TOP
+from monitoring.helpers import HERE
+from playbook import run_playbook
 
 
 @pytest.fixture(scope="session")
@@ -22,18 +21,6 @@ def promtool() -> str:
     if path is None:
         pytest.fail("promtool is missing: scripts/unit.sh installs Debian's prometheus package, which ships it")
     return path
-
-
-def _ansible_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FACT_CACHING="memory",
-    )
-    return env
 
 
 RenderFn = Callable[..., subprocess.CompletedProcess[str]]
@@ -47,9 +34,8 @@ def render() -> RenderFn:
         out_dir.mkdir(parents=True, exist_ok=True)
         extra = out_dir / "extra-vars.json"
         extra.write_text(json.dumps(variables or {}))
-        return subprocess.run(
+        return run_playbook(
             [
-                str(Path(sys.executable).parent / "ansible-playbook"),
                 "-i",
                 str(inventory or HERE / "inventory.yml"),
                 "-e",
@@ -57,13 +43,7 @@ def render() -> RenderFn:
                 "-e",
                 f"@{extra}",
                 str(HERE / "render.yml"),
-            ],
-            capture_output=True,
-            text=True,
-            env=_ansible_env(),
-            cwd=TOP,
-            timeout=300,
-            check=False,
+            ]
         )
 
     return _render

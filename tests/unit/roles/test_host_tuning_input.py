@@ -7,12 +7,11 @@ to its preflight (argument specs are validated first, whatever the tags).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook import run_playbook
 
 TOP = Path(__file__).resolve().parents[3]
 
@@ -25,33 +24,8 @@ def run_preflight(tmp_path: Path, variables: dict) -> subprocess.CompletedProces
     )
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(variables))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_FACT_CACHING="memory",
-    )
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "--check",
-            "--tags",
-            "host_tuning_preflight",
-            "-e",
-            f"@{extra}",
-            str(playbook),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=TOP,
-        timeout=300,
-        check=False,
+    return run_playbook(
+        ["-i", "localhost,", "--check", "--tags", "host_tuning_preflight", "-e", f"@{extra}", str(playbook)]
     )
 
 

@@ -17,7 +17,7 @@ if ! command -v promtool >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
     || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
-  if [ "$(ps -p 1 -o comm=)" = systemd ]; then
+  if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   elif [ -x /etc/init.d/prometheus ]; then
     /etc/init.d/prometheus stop >/dev/null 2>&1 || true

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import statistics
@@ -33,15 +31,9 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[1]
 SCRIPT = TOP / "roles" / "housekeeping" / "files" / "mevops-disk-guard"
+sys.path.insert(0, str(TOP / "tests" / "unit"))
 
-
-def load_guard():
-    loader = importlib.machinery.SourceFileLoader("mevops_disk_guard", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("mevops_disk_guard", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mevops_disk_guard"] = module
-    loader.exec_module(module)
-    return module
+from scriptload import load_script  # noqa: E402 - needs the path above
 
 
 def build(root: Path, mb: int) -> None:
@@ -97,7 +89,7 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    module = load_guard()
+    module = load_script(SCRIPT, "mevops_disk_guard")
     times: dict[str, list[float]] = {"runbook": [], "guard": []}
     freed: dict[str, int] = {}
     for _ in range(args.repeat):

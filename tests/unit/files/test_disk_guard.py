@@ -4,28 +4,17 @@ test cannot fill a real file system)."""
 from __future__ import annotations
 
 import gzip
-import importlib.machinery
-import importlib.util
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from scriptload import load_script
 
 SCRIPT = Path(__file__).resolve().parents[3] / "roles" / "housekeeping" / "files" / "mevops-disk-guard"
 
 
-def load_guard():
-    loader = importlib.machinery.SourceFileLoader("mevops_disk_guard", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("mevops_disk_guard", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mevops_disk_guard"] = module  # dataclasses look their module up
-    loader.exec_module(module)
-    return module
-
-
-guard_module = load_guard()
+guard_module = load_script(SCRIPT, "mevops_disk_guard")
 
 
 def age(path: Path, days: float) -> None:

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
-import sys
 from pathlib import Path
+
+from scriptload import load_script
 
 SCRIPT = Path(__file__).resolve().parents[3] / "roles" / "integrity" / "files" / "mevops-integrity-check"
 
 
-def load():
-    loader = importlib.machinery.SourceFileLoader("mevops_integrity_check", str(SCRIPT))
-    spec = importlib.util.spec_from_loader("mevops_integrity_check", loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mevops_integrity_check"] = module
-    loader.exec_module(module)
-    return module
-
-
-check = load()
+check = load_script(SCRIPT, "mevops_integrity_check")
 
 # Shape of AIDE 0.18's report_format=json, as written in the molecule scenario.
 REPORT = {

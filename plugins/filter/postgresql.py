@@ -5,6 +5,7 @@ pgtune formulas (https://pgtune.leopard.in.ua, le0pard/pgtune), and size parsing
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -156,6 +157,43 @@ def pg_setting_changes(results: Any) -> dict[str, list[str]]:
     return out
 
 
+def mev_db_result(lines: Any) -> dict[str, Any]:
+    """The JSON result `mev-db` prints last, on a line starting with "mev-db-result "."""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    for line in reversed(list(lines or [])):
+        if str(line).startswith("mev-db-result "):
+            try:
+                return json.loads(str(line)[len("mev-db-result ") :])
+            except ValueError as exc:
+                raise AnsibleFilterError(f"mev_db_result: the result line is not JSON: {line!r}") from exc
+    raise AnsibleFilterError("mev_db_result: mev-db printed no 'mev-db-result {...}' line; see its stderr")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1048576:.1f}MB"
+
+
+def mev_db_report_lines(result: dict[str, Any]) -> list[str]:
+    """One line per table from a `mev-db maintain` result: size and dead tuples before -> after."""
+    after = {row["relname"]: row for row in result.get("after", [])}
+    lines = []
+    for row in result.get("before", []):
+        new = after.get(row["relname"], {})
+        lines.append(
+            f"mev.{row['relname']}: size {_mb(row['total_bytes'])} -> {_mb(new.get('total_bytes', 0))}, "
+            f"dead tuples {row['dead_tuples']} -> {new.get('dead_tuples', '?')} "
+            f"(dead ratio {row['dead_ratio']} -> {new.get('dead_ratio', '?')}), "
+            f"partitions {row['partitions']} -> {new.get('partitions', '?')}"
+        )
+    parts = result.get("partitions", {})
+    lines.append(
+        f"partitions created {parts.get('created', 0)}, dropped {len(parts.get('dropped', []))}; "
+        f"reindexed {', '.join(result.get('reindexed', [])) or 'nothing'}; {result.get('seconds', '?')} s"
+    )
+    return lines
+
+
 class FilterModule:
     """PostgreSQL filters."""
 
@@ -164,4 +202,6 @@ class FilterModule:
             "pg_tune": pg_tune,
             "pg_size_bytes": pg_size_bytes,
             "pg_setting_changes": pg_setting_changes,
+            "mev_db_result": mev_db_result,
+            "mev_db_report_lines": mev_db_report_lines,
         }

@@ -8,6 +8,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mevops.infra.plugins.filter.postgresql import (
+    mev_db_report_lines,
+    mev_db_result,
     pg_setting_changes,
     pg_size_bytes,
     pg_tune,
@@ -212,3 +214,23 @@ def test_setting_changes_sort_reloads_from_restarts():
         ]
     }
     assert pg_setting_changes(results) == {"changed": ["work_mem", "shared_buffers"], "restart": ["shared_buffers"]}
+
+
+def test_mev_db_result_reads_the_last_result_line():
+    lines = ["applied 001_x", 'mev-db-result {"applied": ["001_x"], "pending": []}']
+    assert mev_db_result(lines) == {"applied": ["001_x"], "pending": []}
+    assert mev_db_result("\n".join(lines))["applied"] == ["001_x"]
+    with pytest.raises(AnsibleFilterError, match="no 'mev-db-result"):
+        mev_db_result(["something else"])
+
+
+def test_report_lines_compare_before_and_after():
+    row = {"relname": "opportunities", "partitions": 5, "total_bytes": 2 * MB, "dead_tuples": 10, "dead_ratio": 0.5}
+    after = dict(row, total_bytes=MB, dead_tuples=0, dead_ratio=0.0)
+    lines = mev_db_report_lines(
+        {"before": [row], "after": [after], "partitions": {"created": 1, "dropped": []}, "reindexed": ["opportunities"]}
+    )
+    assert lines[0] == (
+        "mev.opportunities: size 2.0MB -> 1.0MB, dead tuples 10 -> 0 (dead ratio 0.5 -> 0.0), partitions 5 -> 5"
+    )
+    assert lines[1].startswith("partitions created 1, dropped 0; reindexed opportunities")

@@ -215,3 +215,12 @@ def test_maintenance_playbook_ran_under_concurrent_writes(host):
         )
         == "0"
     )
+
+
+def test_a_reload_setting_reloads_and_a_restart_setting_restarts(host):
+    cases = {c["name"]: c for c in json.loads(host.file("/var/lib/mevops-test/settings_cases.json").content_string)}
+    work_mem, max_conn = cases["work_mem"], cases["max_connections"]
+    assert work_mem["value"] == "2MB" and work_mem["changed"] == ["work_mem"]
+    assert not work_mem["restarted"] and not work_mem["restart_required"]
+    assert max_conn["value"] == "310" and max_conn["changed"] == ["max_connections"]
+    assert max_conn["restarted"] and not max_conn["restart_required"]

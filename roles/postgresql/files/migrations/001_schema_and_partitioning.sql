@@ -59,8 +59,9 @@ BEGIN
 END
 $$;
 
--- Partitions for every partitioned table in mev: the previous month through p_ahead
--- months after the current one (UTC). Returns how many it created.
+-- Partitions for every partitioned table in mev: the current month (UTC) through p_ahead
+-- months after it. Returns how many it created. It never creates past months, so the
+-- market_data retention never drops what this just created.
 CREATE FUNCTION mev.ensure_partitions(p_ahead integer DEFAULT 3)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -76,7 +77,7 @@ BEGIN
         WHERE n.nspname = 'mev' ORDER BY c.relname
     LOOP
         created := created + mev.create_monthly_partitions(
-            tbl, (this_month - interval '1 month')::date, (this_month + make_interval(months => p_ahead))::date);
+            tbl, this_month, (this_month + make_interval(months => p_ahead))::date);
     END LOOP;
     RETURN created;
 END

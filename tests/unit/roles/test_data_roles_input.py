@@ -7,11 +7,15 @@ its preflight tag (argument specs are validated first, whatever the tags).
 from __future__ import annotations
 
 import pytest
-from rolerun import run_preflight
+from roleplay import run_role
 
 PG_OK = {"postgresql_app_password": "a-good-long-password"}
 REDIS_OK = {"redis_password": "a-good-long-redis-password"}
 OK = {"postgresql": PG_OK, "redis": REDIS_OK}
+
+
+def run_preflight(tmp_path, role: str, variables: dict):
+    return run_role(tmp_path, role, variables, tags=f"{role}_preflight")
 
 
 @pytest.mark.parametrize(("role", "variables"), OK.items())

@@ -27,6 +27,7 @@ def test_defaults_pass_preflight(tmp_path, role, variables):
 POSTGRESQL_BAD = [
     ({"postgresql_database": "mev'; DROP DATABASE x; --"}, "postgresql_database=\"mev'; DROP"),
     ({"postgresql_app_user": "mev-user"}, 'postgresql_app_user="mev-user" is not a plain SQL identifier'),
+    ({"postgresql_monitoring_role": 'prom"etheus'}, 'postgresql_monitoring_role="prom\\"etheus" is not a plain'),
     ({"postgresql_memory_mb": -1024}, "postgresql_memory_mb=-1024 must be null or 256"),
     ({"postgresql_memory_mb": 100000000}, "postgresql_memory_mb=100000000 must be null or 256 to this host's"),
     ({"postgresql_settings_overrides": {"shared_buffers": "-1GB"}}, "postgresql_settings_overrides.shared_buffers"),

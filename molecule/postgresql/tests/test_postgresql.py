@@ -105,6 +105,12 @@ def test_group_roles_cannot_log_in(host):
     assert rows.splitlines() == ["mev_owner|f", "mev_reader|f", "mev_user|t", "mev_writer|f"]
 
 
+def test_monitoring_role_is_peer_only_and_in_pg_monitor(host):
+    assert psql(host, "SELECT pg_has_role('prometheus', 'pg_monitor', 'MEMBER')", db="postgres") == "t"
+    rules = psql(host, "SELECT type, user_name, auth_method FROM pg_hba_file_rules ORDER BY line_number")
+    assert rules.splitlines()[:2] == ["local|{postgres}|peer", "local|{prometheus}|peer"]
+
+
 def test_mev_user_writes_but_cannot_change_the_schema(host):
     assert as_mev_user(host, "SELECT count(*) FROM mev.profits").rc == 0
     ddl = as_mev_user(host, "CREATE TABLE mev.intruder (id int)")

@@ -15,12 +15,12 @@ from eth_account import Account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import services  # noqa: E402
-from devnet import ETH, Devnet, EngineProcesses, Pools, engine_config  # noqa: E402
+import services
+from devnet import ETH, Devnet, EngineProcesses, Pools, engine_config
 
-from mev_engine.keystore import create_keystore  # noqa: E402
+from mev_engine.keystore import create_keystore
 
-KEYSTORE_PASSWORD = "correct horse battery staple"  # noqa: S105 (test keystore)
+KEYSTORE_PASSWORD = "correct horse battery staple"
 API_TOKEN = "t" * 16 + secrets.token_hex(16)
 
 

@@ -35,7 +35,7 @@ __all__ = ["AnvilNode", "find_anvil", "free_port", "start_anvil"]
 
 MIGRATIONS = Path(os.environ.get("MEV_MIGRATIONS_DIR", TOP / "roles" / "postgresql" / "files" / "migrations"))
 ENGINE_DB_USER = "mev_engine"
-ENGINE_DB_PASSWORD = "engine-test-password"  # noqa: S105 (throwaway cluster on loopback)
+ENGINE_DB_PASSWORD = "engine-test-password"
 BOOTSTRAP = """
 CREATE SCHEMA IF NOT EXISTS mev;
 CREATE TABLE IF NOT EXISTS mev.schema_migrations (

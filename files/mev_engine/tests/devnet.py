@@ -171,6 +171,15 @@ class EngineProcesses:
                 raise AssertionError(f"{component} ignored SIGTERM for {timeout}s:\n{self.log(component)}") from None
         return process.returncode
 
+    def wait_up(self, *components: str, timeout: float = 60) -> None:
+        """Until each component has published its metrics (it is past its start-up)."""
+        wait_for(
+            lambda: all(self.call("GET", "/api/v1/status").json()["components"][c]["up"] for c in components),
+            timeout,
+            f"{', '.join(components)} up",
+            self,
+        )
+
     def log(self, component: str) -> str:
         return self.logs[component].read_text(errors="replace")[-4000:]
 

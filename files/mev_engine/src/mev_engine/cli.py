@@ -7,8 +7,10 @@ stderr) or the component stopped on an error; 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -73,6 +75,7 @@ def _run_component(config: EngineConfig, component: str) -> int:
         print(f"mev-engine {component}: {exc}", file=sys.stderr)
         return 1
     runtime.install_signal_handlers()
+    faulthandler.register(signal.SIGUSR1)  # `systemctl kill -s USR1 mev-<component>`: thread stacks to the journal
     module = importlib.import_module(f"mev_engine.components.{component}")
     log = logging.getLogger(f"mev_engine.{component}")
     log.info("mev-engine %s %s starting (config %s)", __version__, component, config.source)

@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from mev_engine import log as engine_log
+from mev_engine import streams
 from mev_engine.config import EngineConfig
 from mev_engine.metrics import ErrorCounter, Metrics, Publisher
 
@@ -36,6 +37,7 @@ class Runtime:
         metrics = Metrics(component)
         logging.getLogger().addHandler(ErrorCounter(metrics))
         client = connect_redis(config)
+        streams.ensure_groups(client)
         stop = threading.Event()
         runtime = cls(config, component, metrics, client, stop)
         if publish:

@@ -19,6 +19,7 @@ COMMANDS = "mev:commands"
 REPLY = "mev:replies:{id}"
 CHAIN_HEAD = "mev:chain:{chain}"
 REPLY_TTL_SECONDS = 120
+COMMAND_TIMEOUT_SECONDS = 60  # monitoring waits this long for a reply; execution ignores older commands
 
 
 def ensure_group(redis: Any, stream: str, group: str) -> None:
@@ -28,6 +29,16 @@ def ensure_group(redis: Any, stream: str, group: str) -> None:
     except Exception as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+GROUPS = ((CANDIDATES, "calculation"), (ORDERS, "execution"), (COMMANDS, "execution"))
+
+
+def ensure_groups(redis: Any) -> None:
+    """Every component creates every consumer group at start, so nothing written before its
+    reader first started is lost (a command sent while execution loads its keystore)."""
+    for stream, group in GROUPS:
+        ensure_group(redis, stream, group)
 
 
 def text(value: Any) -> str:

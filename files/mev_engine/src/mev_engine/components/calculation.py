@@ -144,7 +144,6 @@ class Calculator:
         return opportunity, opportunity_id, status
 
     def run(self) -> None:
-        streams.ensure_group(self.redis, streams.CANDIDATES, GROUP)
         log.info("strategies: %s", ", ".join(s.name for s in self.strategies) or "none")
         while not self.runtime.stop.is_set():
             answer = self.redis.xreadgroup(GROUP, self.consumer, {streams.CANDIDATES: ">"}, count=1000, block=500)

@@ -138,11 +138,22 @@ class Detector:
                                 }
                             )
                         )
+                    # The current head as well: ready at once, and strategies see the state at start.
+                    await socket.send(
+                        json.dumps(
+                            {"jsonrpc": "2.0", "id": 3, "method": "eth_getBlockByNumber", "params": ["latest", False]}
+                        )
+                    )
                     subscriptions: dict[str, str] = {}
                     log.info("%s: subscribed over %s", chain.name, chain.ws_url)
                     async for raw in socket:
                         arrival, seen_at = time.monotonic(), time.time()
                         message = json.loads(raw)
+                        if message.get("id") == 3:
+                            self._count(chain.name, "eth_getBlockByNumber", "error" if "error" in message else "ok")
+                            if message.get("result"):
+                                self._head(chain, message["result"], arrival, seen_at)
+                            continue
                         if "id" in message:
                             kind = "newHeads" if message["id"] == 1 else "newPendingTransactions"
                             if "error" in message:

@@ -456,6 +456,10 @@ class Executor:
         request_id = fields.get("id", "")
         command = fields.get("command", "")
         args = json.loads(fields.get("args", "{}"))
+        age = time.time() - float(fields.get("sent_at", "0"))
+        if age > streams.COMMAND_TIMEOUT_SECONDS:
+            log.warning("ignoring a %s command sent %.0fs ago: its caller has given up", command, age)
+            return
         try:
             if command == "cancel":
                 result: Any = {"cancelled": self.cancel(args.get("chain"))}
@@ -514,8 +518,6 @@ class Executor:
             pubsub.close()
 
     def run(self) -> None:
-        streams.ensure_group(self.redis, streams.ORDERS, GROUP)
-        streams.ensure_group(self.redis, streams.COMMANDS, GROUP)
         if read_state(self.redis).state == EMERGENCY:
             self.halted.set()
         self.reload_open()

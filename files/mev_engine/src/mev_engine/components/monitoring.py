@@ -40,7 +40,6 @@ from mev_engine.state import DISABLED, EMERGENCY, ENABLED, read_state, write_sta
 
 log = logging.getLogger(__name__)
 
-COMMAND_TIMEOUT_SECONDS = 60
 KNOWN_PATHS = {
     "/health/live",
     "/health/ready",
@@ -257,12 +256,17 @@ class Monitor:
         return _json({"transactions": rows, "count": len(rows)})
 
     async def _command(self, command: str, args: dict[str, Any]) -> web.Response:
+        if not await self.redis.exists(METRICS_KEY.format(component="execution")):
+            return _json({"error": f"mev-execution is not running (no report for 15 s): cannot {command}"}, status=503)
         request_id = uuid.uuid4().hex
-        await self.redis.xadd(streams.COMMANDS, {"id": request_id, "command": command, "args": json.dumps(args)})
-        answer = await self.redis.blpop([streams.REPLY.format(id=request_id)], timeout=COMMAND_TIMEOUT_SECONDS)
+        fields = {"id": request_id, "command": command, "args": json.dumps(args), "sent_at": f"{time.time():.3f}"}
+        await self.redis.xadd(streams.COMMANDS, fields, maxlen=10_000, approximate=True)
+        answer = await self.redis.blpop([streams.REPLY.format(id=request_id)], timeout=streams.COMMAND_TIMEOUT_SECONDS)
         if answer is None:
             return _json(
-                {"error": f"mev-execution did not answer the {command} command within {COMMAND_TIMEOUT_SECONDS}s"},
+                {
+                    "error": f"mev-execution did not answer the {command} command within {streams.COMMAND_TIMEOUT_SECONDS}s"
+                },
                 status=504,
             )
         reply = json.loads(answer[1])

@@ -261,14 +261,10 @@ class Monitor:
         request_id = uuid.uuid4().hex
         fields = {"id": request_id, "command": command, "args": json.dumps(args), "sent_at": f"{time.time():.3f}"}
         await self.redis.xadd(streams.COMMANDS, fields, maxlen=10_000, approximate=True)
-        answer = await self.redis.blpop([streams.REPLY.format(id=request_id)], timeout=streams.COMMAND_TIMEOUT_SECONDS)
+        limit = streams.COMMAND_TIMEOUT_SECONDS
+        answer = await self.redis.blpop([streams.REPLY.format(id=request_id)], timeout=limit)
         if answer is None:
-            return _json(
-                {
-                    "error": f"mev-execution did not answer the {command} command within {streams.COMMAND_TIMEOUT_SECONDS}s"
-                },
-                status=504,
-            )
+            return _json({"error": f"mev-execution did not answer the {command} command within {limit}s"}, status=504)
         reply = json.loads(answer[1])
         if not reply["ok"]:
             return _json({"error": reply["error"]}, status=int(reply.get("code", 500)))

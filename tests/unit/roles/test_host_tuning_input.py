@@ -6,53 +6,14 @@ to its preflight (argument specs are validated first, whatever the tags).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from rolerun import run_preflight as run_role_preflight
 
-TOP = Path(__file__).resolve().parents[3]
 
-
-def run_preflight(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess[str]:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "---\n- hosts: localhost\n  connection: local\n  gather_facts: false\n"
-        "  roles:\n    - role: mevops.infra.host_tuning\n"
-    )
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(variables))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_FACT_CACHING="memory",
-    )
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "--check",
-            "--tags",
-            "host_tuning_preflight",
-            "-e",
-            f"@{extra}",
-            str(playbook),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=TOP,
-        timeout=300,
-        check=False,
-    )
+def run_preflight(tmp_path: Path, variables: dict):
+    return run_role_preflight(tmp_path, "host_tuning", variables)
 
 
 def test_defaults_pass_preflight(tmp_path):

@@ -34,7 +34,7 @@ def test_heads_and_pending_transactions_become_candidates(
         return found if head in heads and tx_hash in pending else None
 
     found = wait_for(seen, 20, f"head {head} and pending {tx_hash}", api)
-    newest = [c for c in found if c["kind"] == "head" and int(c["block_number"]) == head][0]
+    newest = next(c for c in found if c["kind"] == "head" and int(c["block_number"]) == head)
     assert newest["chain"] == "ethereum"
     assert float(newest["seen_at"]) > 0
     assert redis_client.hget("mev:chain:ethereum", "block_number") == str(head).encode()

@@ -26,7 +26,7 @@ def create_keystore(path: Path, password: str, private_key: str | None = None) -
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle)
-    return account.address
+    return str(account.address)
 
 
 def keystore_address(path: Path) -> str:
@@ -57,4 +57,5 @@ def load_account(path: Path, password: str) -> LocalAccount:
         raise KeystoreError(f"keystore {path} does not decrypt with MEV_KEYSTORE_PASSWORD: {exc}") from exc
     except (KeyError, TypeError) as exc:
         raise KeystoreError(f"keystore {path} is not a V3 keystore: missing {exc}") from exc
-    return Account.from_key(key)
+    account: LocalAccount = Account.from_key(key)
+    return account

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,7 +25,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-prometheus_client.disable_created_metrics()
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,16 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "Share of the last trading.success_rate_window submitted transactions that confirmed (0..1)",
         ("chain",),
     ),
-    "mev_profit_eth_total": ("counter", "Realised net profit in ETH of confirmed executions", ("chain", "strategy")),
+    "mev_profit_eth_total": (
+        "counter",
+        "Realised net profit in ETH of confirmed executions that made money",
+        ("chain", "strategy"),
+    ),
+    "mev_loss_eth_total": (
+        "counter",
+        "Realised net loss in ETH of confirmed executions whose gas cost exceeded their gross profit",
+        ("chain", "strategy"),
+    ),
     "mev_wallet_balance_eth": ("gauge", "Hot wallet balance in ETH", ("chain", "address")),
     "mev_rpc_requests_total": ("counter", "JSON-RPC requests to the nodes", ("chain", "method", "status")),
     "mev_api_request_duration_seconds": ("histogram", "HTTP API request duration", ("path", "method", "code")),
@@ -94,6 +102,7 @@ OWNED: dict[str, tuple[str, ...]] = {
         "mev_executions_total",
         "mev_bundle_success_rate",
         "mev_profit_eth_total",
+        "mev_loss_eth_total",
         "mev_wallet_balance_eth",
         "mev_rpc_requests_total",
         "mev_errors_total",
@@ -216,8 +225,5 @@ class MergedCollector(Collector):
         self.source = source
 
     def collect(self) -> Iterable[Metric]:
-        return self.source()
-
-
-def now() -> float:
-    return time.time()
+        families: Iterable[Metric] = self.source()
+        return families

@@ -45,11 +45,11 @@ def check_redis(config: EngineConfig) -> Check:
     try:
         client = redis.Redis.from_url(config.redis_url_with_password(), socket_connect_timeout=5, socket_timeout=5)
         client.ping()
-        info = client.info("server")
+        version = str(client.info("server")["redis_version"])  # type: ignore[index]
         client.close()
     except redis.RedisError as exc:
         return Check("redis", False, f"{config.redis_url}: {exc}")
-    return Check("redis", True, f"Redis {info.get('redis_version')}")
+    return Check("redis", True, f"Redis {version}")
 
 
 def check_chain(config: EngineConfig, name: str) -> Check:

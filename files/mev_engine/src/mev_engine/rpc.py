@@ -99,4 +99,4 @@ class RpcClient:
         return int(self.call("eth_getTransactionCount", [address, block]), 16)
 
     def eth_call(self, to: str, data: str, block: str = "latest") -> str:
-        return self.call("eth_call", [{"to": to, "data": data}, block])
+        return str(self.call("eth_call", [{"to": to, "data": data}, block]))

@@ -164,10 +164,10 @@ class Detector:
                                 subscriptions[message["result"]] = kind
                             continue
                         params = message.get("params") or {}
-                        kind = subscriptions.get(params.get("subscription", ""))
-                        if kind == "newHeads":
+                        source = subscriptions.get(params.get("subscription", ""))
+                        if source == "newHeads":
                             self._head(chain, params["result"], arrival, seen_at)
-                        elif kind == "newPendingTransactions":
+                        elif source == "newPendingTransactions":
                             result = params["result"]
                             self._pending(
                                 chain, result if isinstance(result, str) else result["hash"], arrival, seen_at
@@ -242,7 +242,7 @@ class Detector:
         for chain in self.config.chains.values():
             source = self.websocket(chain) if chain.ws_url else self.polling(chain)
             tasks.append(asyncio.create_task(source))
-        stop_waiter = loop.run_in_executor(None, self.runtime.stop.wait)
+        stop_waiter: asyncio.Future[Any] = asyncio.ensure_future(loop.run_in_executor(None, self.runtime.stop.wait))
         done, _ = await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
         crashed = [task for task in tasks if task in done and not task.cancelled() and task.exception()]
         self.runtime.stop.set()  # releases the waiter thread when a task ended on its own

@@ -99,6 +99,14 @@ class Sent:
     opportunity_id: int | None = None
     detected_at: str | None = None
     strategy: str = ""
+    key: str = ""  # orders for the same trade share it: one in flight at a time
+
+
+def order_key(order: dict[str, str]) -> str:
+    """What makes two orders the same trade: chain, contract and, for the arbitrage, the pools."""
+    details = json.loads(order.get("details") or "{}")
+    pools = sorted(str(details[k]) for k in ("pool_buy", "pool_sell") if k in details)
+    return ":".join([order["chain"], order["to"].lower(), *pools] if pools else [order["chain"], order["data"]])
 
 
 class Wallet:
@@ -129,6 +137,7 @@ class Executor:
             for name, chain in self.config.chains.items()
         }
         self.inflight: dict[str, Sent] = {}
+        self.busy: set[str] = set()  # order keys with a transaction in flight
         self.lock = threading.Lock()
         self.halted = threading.Event()
         self.outcomes: dict[str, deque[bool]] = {
@@ -185,7 +194,28 @@ class Executor:
         log.info("%s order for opportunity %s not sent: %s", order["chain"], order["opportunity_id"], reason)
 
     def execute(self, order: dict[str, str]) -> str | None:
-        """Submit one order if every condition holds; return the transaction hash or None."""
+        """Submit one order if every condition holds; return the transaction hash or None.
+
+        While a transaction for the same trade (order_key) waits for its receipt, later
+        orders for it are skipped: the first one closes the gap, the rest would revert.
+        """
+        key = order_key(order)
+        with self.lock:
+            busy = key in self.busy
+            self.busy.add(key)
+        if busy:
+            self._skip(order, "skipped", "a transaction for the same trade is still in flight")
+            return None
+        tx_hash = None
+        try:
+            tx_hash = self._submit(order, key)
+        finally:
+            if tx_hash is None:
+                with self.lock:
+                    self.busy.discard(key)
+        return tx_hash
+
+    def _submit(self, order: dict[str, str], key: str) -> str | None:
         chain = order["chain"]
         if chain not in self.wallets:
             self._skip(order, "error", f"chain {chain} is not configured")
@@ -244,6 +274,7 @@ class Executor:
                 opportunity_id,
                 order["detected_at"],
                 order["strategy"],
+                key,
             )
         )
         self.db.insert_transaction(
@@ -282,6 +313,7 @@ class Executor:
     def _retire(self, sent: Sent, status: str) -> None:
         with self.lock:
             self.inflight.pop(sent.tx_hash, None)
+            self.busy.discard(sent.key)
         self.db.mark_transaction(sent.tx_hash, status)
         if sent.kind == "order":
             self.metrics["mev_executions_total"].labels(chain=sent.chain, strategy=sent.strategy, status=status).inc()
@@ -295,6 +327,13 @@ class Executor:
         gas_used = int(receipt["gasUsed"], 16)
         price = int(receipt.get("effectiveGasPrice", "0x0"), 16)
         gas_cost = gas_used * price
+        # Stop following it first: whatever fails below must not be repeated at the next poll.
+        with self.lock:
+            self.inflight.pop(sent.tx_hash, None)
+            siblings = [s for s in self.inflight.values() if s.chain == sent.chain and s.nonce == sent.nonce]
+            for done in (sent, *siblings):
+                self.inflight.pop(done.tx_hash, None)
+                self.busy.discard(done.key)
         profit: int | None = None
         if sent.kind == "order" and ok:
             gross = sum(
@@ -307,14 +346,11 @@ class Executor:
             self.db.insert_profit(
                 sent.chain, sent.strategy, sent.opportunity_id, sent.tx_hash, token, gross, gas_cost, block
             )
-            self.metrics["mev_profit_eth_total"].labels(chain=sent.chain, strategy=sent.strategy).inc(
-                float(Decimal(profit) / WEI_PER_ETH)
+            # Counters only grow: a net loss (gas above the gross) is counted on its own.
+            name = "mev_profit_eth_total" if profit >= 0 else "mev_loss_eth_total"
+            self.metrics[name].labels(chain=sent.chain, strategy=sent.strategy).inc(
+                float(Decimal(abs(profit)) / WEI_PER_ETH)
             )
-        with self.lock:
-            self.inflight.pop(sent.tx_hash, None)
-            siblings = [s for s in self.inflight.values() if s.chain == sent.chain and s.nonce == sent.nonce]
-            for sibling in siblings:
-                self.inflight.pop(sibling.tx_hash, None)
         self.db.finish_transaction(
             sent.tx_hash, "confirmed" if ok else "failed", 1 if ok else 0, block, gas_used, price, profit
         )

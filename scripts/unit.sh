@@ -51,7 +51,10 @@ ensure_engine_env() {
     fi
     echo "unit tier: installing ${missing[*]} for the engine's tests" >&2
     # Only the binaries are needed: the tests start their own throwaway servers.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+    # Fresh machines may have no package lists yet: refresh them once when the install fails.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 || {
+      apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+    }
   fi
   local venv=.cache/mev-engine-venv stamp
   stamp=$(sha256sum < files/mev_engine/pyproject.toml | cut -c1-16)

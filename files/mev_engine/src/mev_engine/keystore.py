@@ -9,7 +9,6 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
 
 SCRYPT_N = 262144
 
@@ -27,18 +26,6 @@ def create_keystore(path: Path, password: str, private_key: str | None = None) -
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle)
     return str(account.address)
-
-
-def keystore_address(path: Path) -> str:
-    """The address a keystore declares, without decrypting it."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise KeystoreError(f"cannot read keystore {path}: {exc}") from exc
-    address = document.get("address")
-    if not isinstance(address, str):
-        raise KeystoreError(f"keystore {path} has no address field")
-    return to_checksum_address(address if address.startswith("0x") else "0x" + address)
 
 
 def load_account(path: Path, password: str) -> LocalAccount:

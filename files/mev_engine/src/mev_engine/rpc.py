@@ -97,6 +97,3 @@ class RpcClient:
 
     def nonce(self, address: str, block: str = "pending") -> int:
         return int(self.call("eth_getTransactionCount", [address, block]), 16)
-
-    def eth_call(self, to: str, data: str, block: str = "latest") -> str:
-        return str(self.call("eth_call", [{"to": to, "data": data}, block]))

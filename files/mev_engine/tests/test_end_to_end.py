@@ -127,6 +127,7 @@ def test_cancel_replaces_every_pending_nonce(engine: Any, devnet: Devnet, funded
     answer = api.call("POST", "/api/v1/transactions/cancel", {"chain": "ethereum"})
     assert answer.status_code == 200, answer.text + api.log("execution")
     cancelled = answer.json()["cancelled"]
+    assert answer.json()["failed"] == []
     assert [c["nonce"] for c in cancelled] == [0, 1, 2]
     assert all(c["max_fee_per_gas"] > gas_price for c in cancelled)
     assert api.call("GET", "/api/v1/transactions", status="pending").json()["count"] == 3

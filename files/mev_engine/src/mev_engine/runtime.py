@@ -42,8 +42,13 @@ class Runtime:
         runtime = cls(config, component, metrics, client, stop)
         if publish:
             runtime.publisher = Publisher(metrics, client)
-            runtime.publisher.start()
         return runtime
+
+    def ready(self) -> None:
+        """The component finished starting: publish its metrics (mev_component_up 1) from now on."""
+        if self.publisher is not None:
+            self.publisher.start()
+            self.publisher.publish_once()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT: finish the current step, then exit 0 (systemd stop)."""

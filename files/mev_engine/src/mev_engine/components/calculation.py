@@ -145,6 +145,7 @@ class Calculator:
 
     def run(self) -> None:
         log.info("strategies: %s", ", ".join(s.name for s in self.strategies) or "none")
+        self.runtime.ready()
         while not self.runtime.stop.is_set():
             answer = self.redis.xreadgroup(GROUP, self.consumer, {streams.CANDIDATES: ">"}, count=1000, block=500)
             if not answer:

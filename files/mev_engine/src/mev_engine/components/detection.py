@@ -239,6 +239,7 @@ class Detector:
         self.redis = aioredis.from_url(self.config.redis_url_with_password(), socket_connect_timeout=5)
         loop = asyncio.get_running_loop()
         tasks = [asyncio.create_task(self.publisher()), asyncio.create_task(self.head_age())]
+        self.runtime.ready()
         for chain in self.config.chains.values():
             source = self.websocket(chain) if chain.ws_url else self.polling(chain)
             tasks.append(asyncio.create_task(source))

@@ -4,10 +4,11 @@
   with MEV_KEYSTORE_PASSWORD.
 * Orders are read from `mev:orders` (group `execution`) and handled by a small thread
   pool. Each order is submitted only if, at the moment of sending: trading is enabled
-  (Redis state, see state.py), no emergency stop has been broadcast, the order is
-  younger than trading.order_ttl_seconds, an eth_call of it from the hot wallet does
-  not revert, and the fee (2 x base fee + priority fee) is within
-  trading.max_gas_price_gwei. Otherwise the opportunity is marked 'expired'.
+  (Redis state, see state.py) and was already enabled when the order was made, no
+  emergency stop has been broadcast, the order is younger than
+  trading.order_ttl_seconds, an eth_call of it from the hot wallet does not revert,
+  and the fee (2 x base fee + priority fee) is within trading.max_gas_price_gwei.
+  Otherwise the opportunity is marked 'expired'.
 * Every submitted transaction gets a mev.transactions row ('submitted') and is followed
   to its receipt ('confirmed' / 'failed'); a transaction whose nonce was consumed by a
   replacement becomes 'cancelled' (replaced by a cancel) or 'replaced'; one without a
@@ -220,8 +221,12 @@ class Executor:
         if chain not in self.wallets:
             self._skip(order, "error", f"chain {chain} is not configured")
             return None
-        if self.halted.is_set() or not read_state(self.redis).enabled:
+        state = read_state(self.redis)
+        if self.halted.is_set() or not state.enabled:
             self._skip(order, "skipped", "trading is not enabled")
+            return None
+        if float(order["created_at"]) < state.updated_at:
+            self._skip(order, "skipped", "the order predates the moment trading was last enabled")
             return None
         age = time.time() - float(order["created_at"])
         if age > self.config.order_ttl_seconds:
@@ -400,12 +405,14 @@ class Executor:
 
     # ------------------------------------------------------------------ commands
 
-    def cancel(self, chain: str | None) -> list[dict[str, Any]]:
+    def cancel(self, chain: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Replace every pending nonce; returns (replacements sent, nonces the node refused to replace)."""
         chains = [chain] if chain else list(self.wallets)
         for name in chains:
             if name not in self.wallets:
                 raise CommandError(f"chain {name!r} is not configured", 400)
         done: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
         for name in chains:
             client = self.wallets[name].client
             latest = client.nonce(self.address, "latest")
@@ -428,7 +435,12 @@ class Executor:
                     "maxFeePerGas": new_max,
                     "maxPriorityFeePerGas": new_priority,
                 }
-                tx_hash, _ = self.send(name, tx, nonce=nonce)
+                try:
+                    tx_hash, _ = self.send(name, tx, nonce=nonce)
+                except RpcError as exc:  # one refused replacement must not stop the others
+                    log.error("%s: cannot cancel nonce %d: %s", name, nonce, exc)
+                    failed.append({"chain": name, "nonce": nonce, "error": str(exc)})
+                    continue
                 self.track(Sent(name, tx_hash, nonce, TRANSFER_GAS, new_max, new_priority, 0, "cancel", time.time()))
                 self.db.insert_transaction(
                     name, tx_hash, self.address, self.address, nonce, TRANSFER_GAS, new_max, new_priority, 0, None
@@ -443,7 +455,7 @@ class Executor:
                     }
                 )
                 log.warning("%s: cancelling nonce %d with %s", name, nonce, tx_hash)
-        return done
+        return done, failed
 
     def withdraw(self, chain: str, to: str | None) -> dict[str, Any]:
         if chain not in self.wallets:
@@ -498,7 +510,8 @@ class Executor:
             return
         try:
             if command == "cancel":
-                result: Any = {"cancelled": self.cancel(args.get("chain"))}
+                cancelled, failed = self.cancel(args.get("chain"))
+                result: Any = {"cancelled": cancelled, "failed": failed}
             elif command == "withdraw":
                 result = self.withdraw(args["chain"], args.get("to"))
             else:
@@ -565,6 +578,7 @@ class Executor:
         for thread in threads:
             thread.start()
         log.info("hot wallet %s on %s", self.address, ", ".join(self.wallets))
+        self.runtime.ready()
         try:
             while not self.runtime.stop.is_set():
                 answer = self.redis.xreadgroup(

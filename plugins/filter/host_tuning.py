@@ -62,6 +62,15 @@ def deeper_cstates(paths: Any, cstate_max: Any) -> list[str]:
     return sorted(selected)
 
 
+def sysctl_attributes(settings: Any) -> list[dict[str, str]]:
+    """A sysctl map as `sysfs_attribute` items: [{path: /proc/sys/..., value, label: name}]."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError(
+            f"sysctl_attributes: expected a map of sysctl name to value, got {type(settings).__name__}"
+        )
+    return [{"path": sysctl_path(name), "value": str(value), "label": name} for name, value in settings.items()]
+
+
 def _entry(setting: str, value: Any, status: str, detail: str, path: str | None) -> dict[str, Any]:
     return {
         "setting": setting,
@@ -72,47 +81,64 @@ def _entry(setting: str, value: Any, status: str, detail: str, path: str | None)
     }
 
 
+def _expand(results: Any) -> list[Any]:
+    """Registered results as a flat list: loop results, and batch results item by item."""
+    if isinstance(results, dict):
+        results = results.get("results", [results])
+    flat: list[Any] = []
+    for res in results or []:
+        # A batch result (sysfs_attribute with `attributes`) holds one result per attribute.
+        if isinstance(res, dict) and isinstance(res.get("attributes"), list):
+            flat.extend(dict(item, _batch=True) for item in res["attributes"])
+        else:
+            flat.append(res)
+    return flat
+
+
+def _setting_name(res: dict[str, Any], concern: str, path: str | None, setting_key: str | None) -> str:
+    item = res.get("item")
+    if res.get("label"):
+        return f"{concern} {res['label']}"
+    if setting_key and isinstance(item, dict):
+        return f"{concern} {item.get(setting_key)}"
+    return f"{concern} {path}"
+
+
+def _report_entry(res: dict[str, Any], concern: str, persisted: bool, setting_key: str | None) -> dict[str, Any]:
+    module_args = res.get("invocation", {}).get("module_args", {})
+    path = res.get("attribute") or module_args.get("path")
+    setting = _setting_name(res, concern, path, setting_key)
+    wanted = res.get("wanted") if res.get("_batch") else module_args.get("value")
+    status = res.get("status")
+    if res.get("failed"):
+        return _entry(setting, wanted, "failed", res.get("msg", ""), path)
+    if status == "present":
+        return _entry(setting, res.get("value", wanted), APPLIED, "runtime value set", path)
+    if status == "unsupported":
+        detail = (res.get("msg") or "read-only here") + ("; applied at next boot" if persisted else "")
+        return _entry(setting, wanted, PERSISTED_ONLY if persisted else NOT_SUPPORTED, detail, path)
+    if status == "missing":
+        return _entry(setting, wanted, NOT_SUPPORTED, "no such knob on this kernel", path)
+    raise AnsibleFilterError(f"tuning_report: unexpected result for {setting}: status={status!r}")
+
+
 def tuning_report(
     results: Any, concern: str, persisted: bool = True, setting_key: str | None = None
 ) -> list[dict[str, Any]]:
-    """Turn the registered results of a looped `sysfs_attribute` task into report entries.
+    """Turn the registered results of `sysfs_attribute` tasks into report entries.
 
     Each module result says `status: present` (the kernel holds the value now: applied),
     `unsupported` (the knob exists but cannot be written here) or `missing` (no such
     knob on this kernel). (Not `state`: Ansible overwrites `state` in any result that
-    carries a `path`.) `persisted` says whether the setting was also written to a
-    file applied at boot, which turns `unsupported` into "persisted-only".
-    `setting_key` names the loop item's key holding the setting name (default: the path).
+    carries a `path`.) `persisted` says whether the setting was also written to a file
+    applied at boot, which turns `unsupported` into "persisted-only". The setting is
+    named by the item's `label` (batch mode), the loop item's `setting_key`, or the path.
     """
-    if isinstance(results, dict):
-        results = results.get("results", [results])
-    entries: list[dict[str, Any]] = []
-    for res in results or []:
-        if not isinstance(res, dict) or res.get("skipped"):
-            continue
-        item = res.get("item")
-        path = res.get("attribute") or res.get("invocation", {}).get("module_args", {}).get("path")
-        if setting_key and isinstance(item, dict):
-            setting = f"{concern} {item.get(setting_key)}"
-        else:
-            setting = f"{concern} {path}"
-        wanted = res.get("invocation", {}).get("module_args", {}).get("value")
-        state = res.get("status")
-        if res.get("failed"):
-            entries.append(_entry(setting, wanted, "failed", res.get("msg", ""), path))
-        elif state == "present":
-            entries.append(_entry(setting, res.get("value", wanted), APPLIED, "runtime value set", path))
-        elif state == "unsupported":
-            status = PERSISTED_ONLY if persisted else NOT_SUPPORTED
-            detail = res.get("msg") or "read-only here"
-            entries.append(
-                _entry(setting, wanted, status, detail + ("; applied at next boot" if persisted else ""), path)
-            )
-        elif state == "missing":
-            entries.append(_entry(setting, wanted, NOT_SUPPORTED, "no such knob on this kernel", path))
-        else:
-            raise AnsibleFilterError(f"tuning_report: unexpected result for {setting}: status={state!r}")
-    return entries
+    return [
+        _report_entry(res, concern, persisted, setting_key)
+        for res in _expand(results)
+        if isinstance(res, dict) and not res.get("skipped")
+    ]
 
 
 def tuning_summary(entries: list[dict[str, Any]]) -> dict[str, int]:
@@ -135,6 +161,7 @@ class FilterModule:
         return {
             "deeper_cstates": deeper_cstates,
             "hugepage_count": hugepage_count,
+            "sysctl_attributes": sysctl_attributes,
             "sysctl_path": sysctl_path,
             "tuning_line": tuning_line,
             "tuning_report": tuning_report,

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: sysfs_attribute
-short_description: Read or write one sysfs or procfs attribute
+short_description: Read or write sysfs and procfs attributes
 version_added: 0.1.0
 author:
   - mevops.infra developers
@@ -26,6 +26,8 @@ description:
     module does not use C(atomic_move).
   - Changes apply to the running kernel only; persist them separately (C(sysctl.d), udev rules,
     the kernel command line).
+  - O(attributes) handles many attributes in one task (one round trip to the host instead of one per
+    attribute), for example every sysctl of a tuning profile.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -45,8 +47,17 @@ options:
       - Absolute path of the attribute, under C(/sys) or C(/proc), for example
         C(/sys/block/nvme0n1/queue/scheduler) or C(/proc/sys/net/ipv4/tcp_rmem).
       - Symbolic links are followed, but their target must also be under C(/sys) or C(/proc).
+      - Required unless O(attributes) is given.
     type: path
-    required: true
+  attributes:
+    description:
+      - Several attributes in one task, each a dict with C(path), C(value) and optionally
+        C(allowed_values) and C(label) (a name returned with its result, such as the sysctl name).
+      - O(missing), O(readonly), O(verify) and O(root) apply to each. Results come back in RV(attributes).
+      - Every item's value is checked before any attribute is written; a write that fails stops the
+        task, naming the attribute, with the results so far.
+    type: list
+    elements: dict
   value:
     description:
       - The value the attribute should hold. Surrounding whitespace is ignored.
@@ -65,7 +76,7 @@ options:
     description:
       - What to do when O(path) does not exist, for example no such block device, or no cpufreq on a VM.
       - V(fail) fails the task.
-      - V(skip) returns RV(changed=false) and RV(state=missing).
+      - V(skip) returns RV(changed=false) and RV(status=missing).
     type: str
     choices: [fail, skip]
     default: fail
@@ -75,7 +86,7 @@ options:
         file system (EROFS, such as C(/proc/sys) inside a container), an attribute without write
         permission (EACCES), or an operation not permitted in this namespace (EPERM).
       - V(fail) fails the task.
-      - V(skip) returns RV(changed=false), RV(state=unsupported) and the reason in RV(msg).
+      - V(skip) returns RV(changed=false), RV(status=unsupported) and the reason in RV(msg).
       - Other write errors, such as the kernel rejecting the value (EINVAL), always fail.
     type: str
     choices: [fail, skip]
@@ -177,6 +188,25 @@ status:
   type: str
   choices: [present, missing, unsupported]
   sample: present
+attributes:
+  description:
+    - With O(attributes), one result per item in the given order, each with the keys RV(attribute),
+      RV(status), RV(value), RV(previous), RV(options), RV(changed), RV(msg), the item's C(label) and its
+      value as asked in C(wanted).
+    - The top-level RV(changed) is true when any item changed; the other top-level keys are absent.
+  returned: when O(attributes) is given
+  type: list
+  elements: dict
+  sample:
+    - attribute: /proc/sys/vm/swappiness
+      label: vm.swappiness
+      wanted: "1"
+      status: present
+      value: "1"
+      previous: "60"
+      options: []
+      changed: true
+      msg: changed /proc/sys/vm/swappiness from '60' to '1'
 changed:
   description: Whether the attribute was written (in check mode, would be written).
   returned: always
@@ -221,7 +251,17 @@ from ansible_collections.mevops.infra.plugins.module_utils.sysfs import (
 ALLOWED_TOPS = ("/sys", "/proc")
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "path": {"type": "path", "required": True},
+    "path": {"type": "path"},
+    "attributes": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "path": {"type": "path", "required": True},
+            "value": {"type": "str", "required": True},
+            "allowed_values": {"type": "list", "elements": "str"},
+            "label": {"type": "str"},
+        },
+    },
     "value": {"type": "str"},
     "allowed_values": {"type": "list", "elements": "str"},
     "missing": {"type": "str", "choices": ["fail", "skip"], "default": "fail"},
@@ -444,11 +484,57 @@ def run(params: dict[str, Any], check_mode: bool, warn: Callable[[str], None]) -
     return Outcome(request.path, "present", wanted, before.value, msg, before.options, changed=True)
 
 
+def run_many(params: dict[str, Any], check_mode: bool, warn: Callable[[str], None]) -> dict[str, Any]:
+    """Apply every item of ``attributes``; values are checked for all before anything is written."""
+    items = params["attributes"]
+    for item in items:
+        try:
+            check_value(item["value"], item["allowed_values"])
+        except TaskFailure as exc:
+            raise TaskFailure(f"{item['path']}: {exc.msg}", attribute=item["path"]) from exc
+    results: list[dict[str, Any]] = []
+    before: list[str] = []
+    after: list[str] = []
+    for item in items:
+        single = dict(params, path=item["path"], value=item["value"], allowed_values=item["allowed_values"])
+        try:
+            outcome = run(single, check_mode, warn)
+        except TaskFailure as exc:
+            failed = {**exc.result, "attributes": results}
+            failed["changed"] = bool(exc.result.get("changed")) or any(r["changed"] for r in results)
+            raise TaskFailure(f"{item['path']}: {exc.msg}", **failed) from exc
+        result = outcome.result(diff=False)
+        result["label"] = item["label"]
+        result["wanted"] = item["value"]
+        results.append(result)
+        if outcome.changed:
+            before.append(f"{outcome.path} = {outcome.previous}")
+            after.append(f"{outcome.path} = {outcome.value}")
+    changed = any(r["changed"] for r in results)
+    out: dict[str, Any] = {"changed": changed, "attributes": results}
+    if changed:
+        out["diff"] = {
+            "before": "".join(f"{line}\n" for line in before),
+            "after": "".join(f"{line}\n" for line in after),
+        }
+    return out
+
+
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_by={"allowed_values": "value"}
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_by={"allowed_values": "value"},
+        required_one_of=[("path", "attributes")],
+        mutually_exclusive=[("path", "attributes"), ("value", "attributes"), ("allowed_values", "attributes")],
     )
     try:
+        if module.params["attributes"] is not None:
+            result = run_many(module.params, module.check_mode, module.warn)
+            if not module._diff:
+                result.pop("diff", None)
+            module.exit_json(**result)
+            return
         outcome = run(module.params, module.check_mode, module.warn)
     except TaskFailure as exc:
         result = {"attribute": module.params["path"], "changed": False}

@@ -6,14 +6,15 @@ to its preflight (argument specs are validated first, whatever the tags).
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
-from rolerun import run_preflight as run_role_preflight
+from roleplay import run_role
 
 
-def run_preflight(tmp_path: Path, variables: dict):
-    return run_role_preflight(tmp_path, "host_tuning", variables)
+def run_preflight(tmp_path: Path, variables: dict) -> subprocess.CompletedProcess[str]:
+    return run_role(tmp_path, "host_tuning", variables, tags="host_tuning_preflight")
 
 
 def test_defaults_pass_preflight(tmp_path):

@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mevops.infra.plugins.filter.host_tuning import (
     deeper_cstates,
     hugepage_count,
+    sysctl_attributes,
     sysctl_path,
     tuning_line,
     tuning_report,
@@ -121,3 +122,42 @@ def test_tuning_line_is_readable():
     line = tuning_line({"setting": "sysctl vm.swappiness", "value": "1", "status": "applied", "detail": "ok"})
     assert line.startswith("applied")
     assert line.endswith("sysctl vm.swappiness = 1 (ok)")
+
+
+def test_tuning_report_expands_batch_results():
+    batch = {
+        "changed": True,
+        "attributes": [
+            {
+                "attribute": "/proc/sys/vm/swappiness",
+                "label": "vm.swappiness",
+                "wanted": "1",
+                "status": "present",
+                "value": "1",
+                "changed": True,
+            },
+            {
+                "attribute": "/proc/sys/net/core/somaxconn",
+                "label": "net.core.somaxconn",
+                "wanted": "65535",
+                "status": "unsupported",
+                "value": "4096",
+                "msg": "read-only file system",
+                "changed": False,
+            },
+        ],
+    }
+    entries = tuning_report(batch, "sysctl")
+    assert [(e["setting"], e["value"], e["status"]) for e in entries] == [
+        ("sysctl vm.swappiness", "1", "applied"),
+        ("sysctl net.core.somaxconn", "65535", "persisted-only"),
+    ]
+
+
+def test_sysctl_attributes():
+    assert sysctl_attributes({"vm.swappiness": 1, "net.ipv4.tcp_rmem": "4096 87380 134217728"}) == [
+        {"path": "/proc/sys/vm/swappiness", "value": "1", "label": "vm.swappiness"},
+        {"path": "/proc/sys/net/ipv4/tcp_rmem", "value": "4096 87380 134217728", "label": "net.ipv4.tcp_rmem"},
+    ]
+    with pytest.raises(AnsibleFilterError):
+        sysctl_attributes(["vm.swappiness"])

@@ -735,3 +735,85 @@ def test_real_run_failure_exits_non_zero(tmp_path: Path, root: Path) -> None:
     assert code == 1
     assert result["failed"] is True
     assert "must be under /sys or /proc" in result["msg"]
+
+
+# --- many attributes in one task ---------------------------------------------------------
+
+
+def many(root: Path, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"attributes": items, "root": str(root), **extra}
+
+
+def test_attributes_apply_each_and_report_in_order(run_module: Runner, root: Path, kernel: list) -> None:
+    put(root, TCP_RMEM, "4096\t131072\t6291456\n")
+    put(root, SCHEDULER, "[mq-deadline] none\n")
+    swappiness = put(root, "/proc/sys/vm/swappiness", "60\n")
+    items = [
+        {"path": TCP_RMEM, "value": "4096 131072 6291456", "label": "net.ipv4.tcp_rmem"},
+        {"path": "/proc/sys/vm/swappiness", "value": "1", "label": "vm.swappiness"},
+        {"path": SCHEDULER, "value": "none"},
+        {"path": "/proc/sys/kernel/nope", "value": "1", "label": "kernel.nope"},
+    ]
+    result = run_module(sysfs_attribute, many(root, items, missing="skip"), diff=True)
+    assert result["changed"] is True
+    assert [(r["label"], r["status"], r["changed"]) for r in result["attributes"]] == [
+        ("net.ipv4.tcp_rmem", "present", False),
+        ("vm.swappiness", "present", True),
+        (None, "present", True),
+        ("kernel.nope", "missing", False),
+    ]
+    assert swappiness.read_text() == "1\n"
+    assert result["diff"]["before"] == f"/proc/sys/vm/swappiness = 60\n{SCHEDULER} = mq-deadline\n"
+    assert result["diff"]["after"] == f"/proc/sys/vm/swappiness = 1\n{SCHEDULER} = none\n"
+    assert [w[1] for w in kernel] == ["1", "none"]
+
+
+def test_attributes_unchanged_rerun(run_module: Runner, root: Path, kernel: list) -> None:
+    put(root, "/proc/sys/vm/swappiness", "1\n")
+    result = run_module(sysfs_attribute, many(root, [{"path": "/proc/sys/vm/swappiness", "value": "1"}]))
+    assert result["changed"] is False
+    assert "diff" not in result
+    assert kernel == []
+
+
+def test_attributes_check_mode_writes_nothing(run_module: Runner, root: Path, kernel: list) -> None:
+    file = put(root, "/proc/sys/vm/swappiness", "60\n")
+    result = run_module(
+        sysfs_attribute, many(root, [{"path": "/proc/sys/vm/swappiness", "value": "1"}]), check_mode=True
+    )
+    assert result["changed"] is True
+    assert result["attributes"][0]["value"] == "1"
+    assert file.read_text() == "60\n"
+    assert kernel == []
+
+
+def test_attributes_bad_value_fails_before_any_write(run_module: Runner, root: Path, kernel: list) -> None:
+    put(root, "/proc/sys/vm/swappiness", "60\n")
+    put(root, GOVERNOR, "powersave\n")
+    items = [
+        {"path": "/proc/sys/vm/swappiness", "value": "1"},
+        {"path": GOVERNOR, "value": "turbo", "allowed_values": ["performance", "powersave"]},
+    ]
+    result = fail(run_module, many(root, items))
+    assert result["msg"].startswith(f"{GOVERNOR}: value 'turbo' is not allowed")
+    assert kernel == []
+
+
+def test_attributes_write_failure_names_the_attribute_and_keeps_results(
+    run_module: Runner, root: Path, kernel: list
+) -> None:
+    put(root, "/proc/sys/vm/swappiness", "60\n")
+    put(root, SCHEDULER, "[mq-deadline] none\n")
+    items = [{"path": "/proc/sys/vm/swappiness", "value": "1"}, {"path": SCHEDULER, "value": "kyber"}]
+    result = fail(run_module, many(root, items))
+    assert result["msg"].startswith(f"{SCHEDULER}: ")
+    assert "does not offer 'kyber'" in result["msg"]
+    assert result["changed"] is True  # swappiness was written before the failure
+    assert [r["attribute"] for r in result["attributes"]] == ["/proc/sys/vm/swappiness"]
+
+
+def test_attributes_and_path_are_mutually_exclusive(run_module: Runner, root: Path) -> None:
+    result = fail(run_module, {"path": TCP_RMEM, "attributes": [], "root": str(root)})
+    assert "mutually exclusive" in result["msg"]
+    result = fail(run_module, {"root": str(root)})
+    assert "one of the following is required" in result["msg"]

@@ -68,6 +68,19 @@ ensure_engine_env() {
     echo "$stamp" > "$venv/.stamp"
   fi
 }
+# promtool, for the monitoring role's rule and dashboard tests, comes with Debian's
+# prometheus package. Its postinst starts the service where it can (systemd, or the init
+# script without it): stop and disable what the install started; the tests need only promtool.
+if ! command -v promtool >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+  if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+fi
 
 rc=0
 if [ "$collection" -eq 1 ]; then

@@ -10,12 +10,10 @@ exercised without changing this machine. Argument specs are validated first, wha
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-TOP = Path(__file__).resolve().parents[2]
+from playbook import run_playbook
 
 
 def run_role(
@@ -28,16 +26,5 @@ def run_role(
     )
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(variables))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_FACT_CACHING="memory",
-    )
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,"]
-    argv += ["--check"] if check else []
-    argv += ["--tags", tags, "-e", f"@{extra}", str(playbook)]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=TOP, timeout=300, check=False)
+    argv = ["-i", "localhost,"] + (["--check"] if check else []) + ["--tags", tags, "-e", f"@{extra}", str(playbook)]
+    return run_playbook(argv)

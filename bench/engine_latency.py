@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -158,6 +159,7 @@ def main() -> None:
     finally:
         for item in reversed(started):
             (item.stop_all if isinstance(item, EngineProcesses) else item.stop)()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 # Pinned to one version; installed once into $MEVOPS_CACHE_DIR/anvil/<version> and reused
 # (idempotent: nothing is fetched when the binary is already there and runs).
 set -euo pipefail
+# shellcheck source=lib/npm-pinned.sh
+. "$(dirname "$0")/lib/npm-pinned.sh"
 
 # Newest stable release on npm (`npm view @foundry-rs/anvil-linux-amd64 versions --json`).
 version=1.7.1
@@ -18,20 +20,7 @@ binary=$prefix/node_modules/$package/bin/anvil
 runs() { [ -x "$binary" ] && "$binary" --version >/dev/null 2>&1; }
 
 if ! runs; then
-  mkdir -p "$(dirname "$prefix")"
-  # One installer at a time (parallel test runs); the others find the binary once it is there.
-  exec 9>"$prefix.lock"
-  command -v flock >/dev/null && flock 9
-fi
-if ! runs; then
-  command -v npm >/dev/null || {
-    echo "ensure-anvil: npm is missing; install Debian's npm package first" >&2
-    exit 1
-  }
-  mkdir -p "$prefix"
-  echo "ensure-anvil: installing $package@$version into $prefix" >&2
-  npm install --prefix "$prefix" --no-audit --no-fund --no-save --loglevel=error \
-    "$package@$version" >&2
+  npm_pinned_install ensure-anvil "$prefix" "$package" "$version" runs
   if [ ! -x "$binary" ]; then
     # Fall back to whatever npm linked, should the package layout change.
     linked=$prefix/node_modules/.bin/anvil

@@ -1,0 +1,261 @@
+"""Detection: new heads and pending transactions of every chain -> `mev:candidates`.
+
+Per chain, over WebSocket when `ws_url` is set (one connection, `eth_subscribe`
+newHeads and, when `pending_transactions` is on, newPendingTransactions), otherwise
+by HTTP polling every `poll_interval_seconds` (eth_blockNumber + eth_getBlockByNumber
+for heads, an eth_newPendingTransactionFilter polled with eth_getFilterChanges for
+pending transactions). Any connection error is logged and retried after a second.
+
+Detection latency (`mev_detection_latency_seconds`) is measured from the moment the
+node's notification is read off the socket (the WebSocket frame, or the HTTP poll's
+answer) to the moment Redis acknowledged the candidate on the stream, on the
+monotonic clock. Nodes do not say when they themselves saw a block, and block
+timestamps have one-second resolution, so the node-to-engine hop is not in the
+histogram; with polling add up to one poll interval. Each candidate carries
+`seen_at` (wall clock, same instant) so a benchmark can measure end to end from when
+it sent a transaction. Head freshness is separate: `mev_chain_head_age_seconds` is
+now minus the newest block's timestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+import websockets
+
+from mev_engine import streams
+from mev_engine.config import ChainConfig
+from mev_engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # candidates written per Redis pipeline at most
+RETRY_SECONDS = 1.0
+
+
+class Detector:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.config = runtime.config
+        self.metrics = runtime.metrics
+        self.queue: asyncio.Queue[tuple[float, dict[str, str]]] = asyncio.Queue(maxsize=100_000)
+        self.redis: Any = None
+        self.head_timestamps: dict[str, int] = {}
+        self.stopping = asyncio.Event()
+
+    # ---------------------------------------------------------------- publishing
+
+    async def publisher(self) -> None:
+        latency = self.metrics["mev_detection_latency_seconds"]
+        candidates = self.metrics["mev_candidates_total"]
+        maxlen = self.config.stream_maxlen
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            pipe = self.redis.pipeline(transaction=False)
+            for _arrival, fields in batch:
+                pipe.xadd(streams.CANDIDATES, fields, maxlen=maxlen, approximate=True)
+                if fields["kind"] == "head":
+                    pipe.hset(
+                        streams.CHAIN_HEAD.format(chain=fields["chain"]),
+                        mapping={k: fields[k] for k in ("block_number", "block_hash", "block_timestamp", "seen_at")},
+                    )
+            try:
+                await pipe.execute()
+            except Exception as exc:
+                log.error("cannot publish %d candidates to Redis: %s", len(batch), exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            done = time.monotonic()
+            for arrival, fields in batch:
+                latency.labels(chain=fields["chain"]).observe(done - arrival)
+                candidates.labels(chain=fields["chain"], kind=fields["kind"]).inc()
+
+    def _head(self, chain: ChainConfig, header: dict[str, Any], arrival: float, seen_at: float) -> None:
+        number = int(header["number"], 16)
+        timestamp = int(header["timestamp"], 16)
+        self.head_timestamps[chain.name] = timestamp
+        self.metrics["mev_chain_head_block"].labels(chain=chain.name).set(number)
+        self.metrics["mev_chain_head_age_seconds"].labels(chain=chain.name).set(max(0.0, time.time() - timestamp))
+        self._enqueue(
+            arrival,
+            {
+                "chain": chain.name,
+                "kind": "head",
+                "block_number": str(number),
+                "block_hash": header.get("hash") or "",
+                "block_timestamp": str(timestamp),
+                "seen_at": f"{seen_at:.6f}",
+            },
+        )
+
+    def _pending(self, chain: ChainConfig, tx_hash: str, arrival: float, seen_at: float) -> None:
+        self._enqueue(
+            arrival, {"chain": chain.name, "kind": "pending_tx", "tx_hash": tx_hash, "seen_at": f"{seen_at:.6f}"}
+        )
+
+    def _enqueue(self, arrival: float, fields: dict[str, str]) -> None:
+        try:
+            self.queue.put_nowait((arrival, fields))
+        except asyncio.QueueFull:
+            log.error(
+                "candidate queue full (Redis too slow?): dropping a %s candidate of %s", fields["kind"], fields["chain"]
+            )
+
+    # ---------------------------------------------------------------- sources
+
+    def _count(self, chain: str, method: str, status: str) -> None:
+        self.metrics["mev_rpc_requests_total"].labels(chain=chain, method=method, status=status).inc()
+
+    async def websocket(self, chain: ChainConfig) -> None:
+        if chain.ws_url is None:
+            raise ValueError(f"{chain.name}: no ws_url")
+        while True:
+            try:
+                async with websockets.connect(chain.ws_url, max_size=2**24, ping_interval=20, proxy=None) as socket:
+                    await socket.send(
+                        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
+                    )
+                    if chain.pending_transactions:
+                        await socket.send(
+                            json.dumps(
+                                {
+                                    "jsonrpc": "2.0",
+                                    "id": 2,
+                                    "method": "eth_subscribe",
+                                    "params": ["newPendingTransactions"],
+                                }
+                            )
+                        )
+                    # The current head as well: ready at once, and strategies see the state at start.
+                    await socket.send(
+                        json.dumps(
+                            {"jsonrpc": "2.0", "id": 3, "method": "eth_getBlockByNumber", "params": ["latest", False]}
+                        )
+                    )
+                    subscriptions: dict[str, str] = {}
+                    log.info("%s: subscribed over %s", chain.name, chain.ws_url)
+                    async for raw in socket:
+                        arrival, seen_at = time.monotonic(), time.time()
+                        message = json.loads(raw)
+                        if message.get("id") == 3:
+                            self._count(chain.name, "eth_getBlockByNumber", "error" if "error" in message else "ok")
+                            if message.get("result"):
+                                self._head(chain, message["result"], arrival, seen_at)
+                            continue
+                        if "id" in message:
+                            kind = "newHeads" if message["id"] == 1 else "newPendingTransactions"
+                            if "error" in message:
+                                self._count(chain.name, "eth_subscribe", "error")
+                                log.warning("%s: %s subscription refused: %s", chain.name, kind, message["error"])
+                            else:
+                                self._count(chain.name, "eth_subscribe", "ok")
+                                subscriptions[message["result"]] = kind
+                            continue
+                        params = message.get("params") or {}
+                        source = subscriptions.get(params.get("subscription", ""))
+                        if source == "newHeads":
+                            self._head(chain, params["result"], arrival, seen_at)
+                        elif source == "newPendingTransactions":
+                            result = params["result"]
+                            self._pending(
+                                chain, result if isinstance(result, str) else result["hash"], arrival, seen_at
+                            )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._count(chain.name, "eth_subscribe", "unreachable")
+                log.error("%s: WebSocket %s failed: %s; reconnecting", chain.name, chain.ws_url, exc)
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _rpc(self, session: aiohttp.ClientSession, chain: ChainConfig, method: str, params: list[Any]) -> Any:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        try:
+            async with session.post(chain.http_url, json=body) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            self._count(chain.name, method, "unreachable")
+            raise ConnectionError(f"{chain.name} node at {chain.http_url}: {exc}") from exc
+        if "error" in answer:
+            self._count(chain.name, method, "error")
+            raise ConnectionError(f"{chain.name} {method}: {answer['error'].get('message')}")
+        self._count(chain.name, method, "ok")
+        return answer["result"]
+
+    async def polling(self, chain: ChainConfig) -> None:
+        timeout = aiohttp.ClientTimeout(total=10)
+        last: int | None = None
+        pending_filter: str | None = None
+        while True:
+            try:
+                async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
+                    log.info("%s: polling %s every %gs", chain.name, chain.http_url, chain.poll_interval_seconds)
+                    while True:
+                        number = int(await self._rpc(session, chain, "eth_blockNumber", []), 16)
+                        if last is None:
+                            last = number - 1
+                        for block in range(max(last + 1, number - 15), number + 1):
+                            header = await self._rpc(session, chain, "eth_getBlockByNumber", [hex(block), False])
+                            if header:
+                                self._head(chain, header, time.monotonic(), time.time())
+                        last = max(last, number)
+                        if chain.pending_transactions:
+                            if pending_filter is None:
+                                pending_filter = await self._rpc(session, chain, "eth_newPendingTransactionFilter", [])
+                            hashes = await self._rpc(session, chain, "eth_getFilterChanges", [pending_filter])
+                            arrival, seen_at = time.monotonic(), time.time()
+                            for tx_hash in hashes:
+                                self._pending(chain, tx_hash, arrival, seen_at)
+                        await asyncio.sleep(chain.poll_interval_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                pending_filter = None  # filters die with the node; make a new one
+                log.error("%s: polling %s failed: %s; retrying", chain.name, chain.http_url, exc)
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def head_age(self) -> None:
+        gauge = self.metrics["mev_chain_head_age_seconds"]
+        while True:
+            now = time.time()
+            for chain, timestamp in self.head_timestamps.items():
+                gauge.labels(chain=chain).set(max(0.0, now - timestamp))
+            await asyncio.sleep(1)
+
+    # ---------------------------------------------------------------- main
+
+    async def run(self) -> None:
+        self.redis = aioredis.from_url(self.config.redis_url_with_password(), socket_connect_timeout=5)
+        loop = asyncio.get_running_loop()
+        tasks = [asyncio.create_task(self.publisher()), asyncio.create_task(self.head_age())]
+        self.runtime.ready()
+        for chain in self.config.chains.values():
+            source = self.websocket(chain) if chain.ws_url else self.polling(chain)
+            tasks.append(asyncio.create_task(source))
+        stop_waiter: asyncio.Future[Any] = asyncio.ensure_future(loop.run_in_executor(None, self.runtime.stop.wait))
+        done, _ = await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
+        crashed = [task for task in tasks if task in done and not task.cancelled() and task.exception()]
+        self.runtime.stop.set()  # releases the waiter thread when a task ended on its own
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.redis.aclose()
+        if crashed:
+            raise RuntimeError(f"detection task failed: {crashed[0].exception()}")
+
+
+def run(runtime: Runtime) -> None:
+    asyncio.run(Detector(runtime).run())

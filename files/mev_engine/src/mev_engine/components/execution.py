@@ -1,0 +1,608 @@
+"""Execution: orders -> signed transactions -> receipts, plus cancel and withdraw.
+
+* The hot key comes from the V3 keystore (`wallet.keystore`), decrypted once at start
+  with MEV_KEYSTORE_PASSWORD.
+* Orders are read from `mev:orders` (group `execution`) and handled by a small thread
+  pool. Each order is submitted only if, at the moment of sending: trading is enabled
+  (Redis state, see state.py) and was already enabled when the order was made, no
+  emergency stop has been broadcast, the order is younger than
+  trading.order_ttl_seconds, an eth_call of it from the hot wallet does not revert,
+  and the fee (2 x base fee + priority fee) is within trading.max_gas_price_gwei.
+  Otherwise the opportunity is marked 'expired'.
+* Every submitted transaction gets a mev.transactions row ('submitted') and is followed
+  to its receipt ('confirmed' / 'failed'); a transaction whose nonce was consumed by a
+  replacement becomes 'cancelled' (replaced by a cancel) or 'replaced'; one without a
+  receipt after trading.receipt_timeout_seconds becomes 'dropped'. Open transactions
+  are reloaded from PostgreSQL at start, so a restart keeps following them.
+* Commands from `mev:commands` (sent by the monitoring API):
+  - cancel: for every pending nonce of the hot wallet (the node's `latest`..`pending`
+    range plus every open transaction the engine knows), a 0-value transfer to itself
+    with the same nonce and fees raised by trading.fee_bump_percent over the highest
+    fee already used for that nonce. The max-gas-price cap does not apply to cancels.
+  - withdraw: refused while trading is enabled and to any address but wallet.cold_wallet.
+    Sends balance - (gas limit x max fee + value of every open transaction) - 21000 x
+    gas price as a legacy transaction, whose fee is exactly 21000 x gas price, so the
+    hot wallet is left with the open transactions' reserve only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+
+from mev_engine import streams
+from mev_engine.config import EngineConfig
+from mev_engine.db import Database
+from mev_engine.keystore import load_account
+from mev_engine.nonce import NonceManager
+from mev_engine.rpc import RpcClient, RpcError
+from mev_engine.runtime import Runtime
+from mev_engine.state import CONTROL_CHANNEL, EMERGENCY, read_state
+
+log = logging.getLogger(__name__)
+
+GROUP = "execution"
+GWEI = 10**9
+WEI_PER_ETH = Decimal(10**18)
+TRANSFER_GAS = 21_000
+ARBITRAGE_TOPIC = (
+    "0x"
+    + event_abi_to_log_topic(
+        {
+            "type": "event",
+            "name": "Arbitrage",
+            "inputs": [
+                {"type": "address", "indexed": True, "name": "pairBuy"},
+                {"type": "address", "indexed": True, "name": "pairSell"},
+                {"type": "address", "indexed": True, "name": "tokenIn"},
+                {"type": "uint256", "indexed": False, "name": "amountIn"},
+                {"type": "uint256", "indexed": False, "name": "profit"},
+            ],
+        }
+    ).hex()
+)
+
+
+class CommandError(Exception):
+    """A command refused for a reason the caller must hear (HTTP status in `code`)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class FeeTooHigh(Exception):
+    """The network's fee is above trading.max_gas_price_gwei."""
+
+
+@dataclass
+class Sent:
+    chain: str
+    tx_hash: str
+    nonce: int
+    gas_limit: int
+    max_fee: int
+    priority_fee: int
+    value: int
+    kind: str  # order | cancel | withdraw
+    sent_at: float
+    opportunity_id: int | None = None
+    detected_at: str | None = None
+    strategy: str = ""
+    key: str = ""  # orders for the same trade share it: one in flight at a time
+
+
+def order_key(order: dict[str, str]) -> str:
+    """What makes two orders the same trade: chain, contract and, for the arbitrage, the pools."""
+    details = json.loads(order.get("details") or "{}")
+    pools = sorted(str(details[k]) for k in ("pool_buy", "pool_sell") if k in details)
+    return ":".join([order["chain"], order["to"].lower(), *pools] if pools else [order["chain"], order["data"]])
+
+
+class Wallet:
+    """The hot wallet on one chain."""
+
+    def __init__(self, chain: str, chain_id: int, client: RpcClient, address: str) -> None:
+        self.chain = chain
+        self.chain_id = chain_id
+        self.client = client
+        self.nonces = NonceManager(lambda: client.nonce(address, "pending"))
+
+
+def bump(value: int, percent: int) -> int:
+    return -(-value * (100 + percent) // 100)  # ceiling: never below the node's minimum bump
+
+
+class Executor:
+    def __init__(self, runtime: Runtime, database: Database, account: LocalAccount) -> None:
+        self.runtime = runtime
+        self.config: EngineConfig = runtime.config
+        self.redis = runtime.redis
+        self.metrics = runtime.metrics
+        self.db = database
+        self.account = account
+        self.address = account.address
+        self.wallets = {
+            name: Wallet(name, chain.chain_id, RpcClient(name, chain.http_url, runtime.metrics), self.address)
+            for name, chain in self.config.chains.items()
+        }
+        self.inflight: dict[str, Sent] = {}
+        self.busy: set[str] = set()  # order keys with a transaction in flight
+        self.lock = threading.Lock()
+        self.halted = threading.Event()
+        self.outcomes: dict[str, deque[bool]] = {
+            name: deque(maxlen=self.config.success_rate_window) for name in self.config.chains
+        }
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="order")
+        self.consumer = socket.gethostname()
+
+    # ------------------------------------------------------------------ fees and sending
+
+    def fees(self, chain: str, capped: bool = True) -> tuple[int, int]:
+        """(max fee, priority fee) per gas for a transaction in the next block."""
+        block = self.wallets[chain].client.call("eth_getBlockByNumber", ["latest", False])
+        base = int(block.get("baseFeePerGas", "0x0"), 16)
+        priority = int(self.config.priority_fee_gwei * GWEI)
+        max_fee = 2 * base + priority
+        if capped and max_fee > self.config.max_gas_price_gwei * GWEI:
+            raise FeeTooHigh(
+                f"{chain}: fee {Decimal(max_fee) / GWEI} gwei is above trading.max_gas_price_gwei "
+                f"{self.config.max_gas_price_gwei}"
+            )
+        return max_fee, priority
+
+    def send(self, chain: str, tx: dict[str, Any], nonce: int | None = None) -> tuple[str, int]:
+        """Sign and broadcast; a nonce is allocated unless given. Returns (hash, nonce)."""
+        wallet = self.wallets[chain]
+        allocated = nonce is None
+        use = wallet.nonces.allocate() if nonce is None else nonce
+        tx = {**tx, "nonce": use, "chainId": wallet.chain_id}
+        signed = self.account.sign_transaction(tx)
+        try:
+            tx_hash = wallet.client.call(
+                "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex().removeprefix("0x")]
+            )
+        except RpcError as exc:
+            if "nonce" in str(exc).lower() and "low" in str(exc).lower():
+                wallet.nonces.resync()
+            elif allocated:
+                wallet.nonces.release(use)
+            raise
+        return str(tx_hash).lower(), use
+
+    def track(self, sent: Sent) -> None:
+        with self.lock:
+            self.inflight[sent.tx_hash] = sent
+
+    # ------------------------------------------------------------------ orders
+
+    def _skip(self, order: dict[str, str], status: str, reason: str) -> None:
+        self.metrics["mev_executions_total"].labels(
+            chain=order["chain"], strategy=order["strategy"], status=status
+        ).inc()
+        self.db.set_opportunity_status(int(order["opportunity_id"]), order["detected_at"], "expired")
+        log.info("%s order for opportunity %s not sent: %s", order["chain"], order["opportunity_id"], reason)
+
+    def execute(self, order: dict[str, str]) -> str | None:
+        """Submit one order if every condition holds; return the transaction hash or None.
+
+        While a transaction for the same trade (order_key) waits for its receipt, later
+        orders for it are skipped: the first one closes the gap, the rest would revert.
+        """
+        key = order_key(order)
+        with self.lock:
+            busy = key in self.busy
+            self.busy.add(key)
+        if busy:
+            self._skip(order, "skipped", "a transaction for the same trade is still in flight")
+            return None
+        tx_hash = None
+        try:
+            tx_hash = self._submit(order, key)
+        finally:
+            if tx_hash is None:
+                with self.lock:
+                    self.busy.discard(key)
+        return tx_hash
+
+    def _submit(self, order: dict[str, str], key: str) -> str | None:
+        chain = order["chain"]
+        if chain not in self.wallets:
+            self._skip(order, "error", f"chain {chain} is not configured")
+            return None
+        state = read_state(self.redis)
+        if self.halted.is_set() or not state.enabled:
+            self._skip(order, "skipped", "trading is not enabled")
+            return None
+        if float(order["created_at"]) < state.updated_at:
+            self._skip(order, "skipped", "the order predates the moment trading was last enabled")
+            return None
+        age = time.time() - float(order["created_at"])
+        if age > self.config.order_ttl_seconds:
+            self._skip(order, "skipped", f"order is {age:.1f}s old (ttl {self.config.order_ttl_seconds}s)")
+            return None
+        client = self.wallets[chain].client
+        try:
+            client.call("eth_call", [{"from": self.address, "to": order["to"], "data": order["data"]}, "latest"])
+        except RpcError as exc:
+            self._skip(order, "dropped", f"simulation reverts: {exc}")
+            return None
+        try:
+            max_fee, priority = self.fees(chain)
+        except FeeTooHigh as exc:
+            self._skip(order, "skipped", str(exc))
+            return None
+        gas_limit = int(order["gas_limit"])
+        tx = {
+            "type": 2,
+            "to": to_checksum_address(order["to"]),
+            "data": order["data"],
+            "value": 0,
+            "gas": gas_limit,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": priority,
+        }
+        # Last check right before the point of no return: an emergency stop wins.
+        if self.halted.is_set():
+            self._skip(order, "skipped", "emergency stop")
+            return None
+        try:
+            tx_hash, nonce = self.send(chain, tx)
+        except RpcError as exc:
+            self.metrics["mev_executions_total"].labels(chain=chain, strategy=order["strategy"], status="error").inc()
+            log.error("%s: sending order for opportunity %s failed: %s", chain, order["opportunity_id"], exc)
+            self.db.set_opportunity_status(int(order["opportunity_id"]), order["detected_at"], "failed")
+            return None
+        opportunity_id = int(order["opportunity_id"])
+        self.track(
+            Sent(
+                chain,
+                tx_hash,
+                nonce,
+                gas_limit,
+                max_fee,
+                priority,
+                0,
+                "order",
+                time.time(),
+                opportunity_id,
+                order["detected_at"],
+                order["strategy"],
+                key,
+            )
+        )
+        self.db.insert_transaction(
+            chain, tx_hash, self.address, order["to"], nonce, gas_limit, max_fee, priority, 0, opportunity_id
+        )
+        self.db.set_opportunity_status(opportunity_id, order["detected_at"], "submitted")
+        log.info("%s: submitted %s (nonce %d) for opportunity %d", chain, tx_hash, nonce, opportunity_id)
+        return tx_hash
+
+    def _execute_logged(self, order: dict[str, str]) -> None:
+        try:
+            self.execute(order)
+        except Exception:
+            log.exception("%s: order for opportunity %s failed", order.get("chain"), order.get("opportunity_id"))
+
+    # ------------------------------------------------------------------ receipts
+
+    def poll_receipts(self) -> None:
+        with self.lock:
+            by_chain: dict[str, list[Sent]] = {}
+            for sent in self.inflight.values():
+                by_chain.setdefault(sent.chain, []).append(sent)
+        for chain, sent_list in by_chain.items():
+            client = self.wallets[chain].client
+            try:
+                receipts = client.batch([("eth_getTransactionReceipt", [s.tx_hash]) for s in sent_list])
+            except RpcError as exc:
+                log.warning("%s: cannot read receipts: %s", chain, exc)
+                continue
+            for sent, receipt in zip(sent_list, receipts, strict=True):
+                if receipt:
+                    self._finish(sent, receipt)
+                elif time.time() - sent.sent_at > self.config.receipt_timeout_seconds:
+                    self._retire(sent, "dropped")
+
+    def _retire(self, sent: Sent, status: str) -> None:
+        with self.lock:
+            self.inflight.pop(sent.tx_hash, None)
+            self.busy.discard(sent.key)
+        self.db.mark_transaction(sent.tx_hash, status)
+        if sent.kind == "order":
+            self.metrics["mev_executions_total"].labels(chain=sent.chain, strategy=sent.strategy, status=status).inc()
+            if sent.opportunity_id is not None and sent.detected_at:
+                self.db.set_opportunity_status(sent.opportunity_id, sent.detected_at, "failed")
+        log.info("%s: %s %s (nonce %d)", sent.chain, sent.tx_hash, status, sent.nonce)
+
+    def _finish(self, sent: Sent, receipt: dict[str, Any]) -> None:
+        ok = int(receipt["status"], 16) == 1
+        block = int(receipt["blockNumber"], 16)
+        gas_used = int(receipt["gasUsed"], 16)
+        price = int(receipt.get("effectiveGasPrice", "0x0"), 16)
+        gas_cost = gas_used * price
+        # Stop following it first: whatever fails below must not be repeated at the next poll.
+        with self.lock:
+            self.inflight.pop(sent.tx_hash, None)
+            siblings = [s for s in self.inflight.values() if s.chain == sent.chain and s.nonce == sent.nonce]
+            for done in (sent, *siblings):
+                self.inflight.pop(done.tx_hash, None)
+                self.busy.discard(done.key)
+        profit: int | None = None
+        if sent.kind == "order" and ok:
+            gross = sum(
+                int(entry["data"][-64:], 16)
+                for entry in receipt.get("logs", [])
+                if entry.get("topics") and entry["topics"][0].lower() == ARBITRAGE_TOPIC
+            )
+            profit = gross - gas_cost
+            token = self._base_token(sent.chain)
+            self.db.insert_profit(
+                sent.chain, sent.strategy, sent.opportunity_id, sent.tx_hash, token, gross, gas_cost, block
+            )
+            # Counters only grow: a net loss (gas above the gross) is counted on its own.
+            name = "mev_profit_eth_total" if profit >= 0 else "mev_loss_eth_total"
+            self.metrics[name].labels(chain=sent.chain, strategy=sent.strategy).inc(
+                float(Decimal(abs(profit)) / WEI_PER_ETH)
+            )
+        self.db.finish_transaction(
+            sent.tx_hash, "confirmed" if ok else "failed", 1 if ok else 0, block, gas_used, price, profit
+        )
+        for sibling in siblings:
+            self.db.mark_transaction(sibling.tx_hash, "cancelled" if sent.kind == "cancel" else "replaced")
+            if sibling.kind == "order":
+                self.metrics["mev_executions_total"].labels(
+                    chain=sibling.chain, strategy=sibling.strategy, status="cancelled"
+                ).inc()
+                if sibling.opportunity_id is not None and sibling.detected_at:
+                    self.db.set_opportunity_status(sibling.opportunity_id, sibling.detected_at, "failed")
+        if sent.kind == "order":
+            self.outcomes[sent.chain].append(ok)
+            self.metrics["mev_executions_total"].labels(
+                chain=sent.chain, strategy=sent.strategy, status="confirmed" if ok else "reverted"
+            ).inc()
+            if sent.opportunity_id is not None and sent.detected_at:
+                self.db.set_opportunity_status(sent.opportunity_id, sent.detected_at, "executed" if ok else "failed")
+        log.info("%s: %s %s in block %d", sent.chain, sent.tx_hash, "confirmed" if ok else "reverted", block)
+
+    def _base_token(self, chain: str) -> str:
+        arb = self.config.arb.get(chain)
+        return arb.base_token if arb else self.address
+
+    def reload_open(self) -> None:
+        """Follow the transactions a previous run left without a receipt."""
+        for row in self.db.open_transactions():
+            if row["chain"] not in self.wallets or row["from_address"].lower() != self.address.lower():
+                continue
+            kind = "order" if row["opportunity_id"] is not None else "other"
+            self.track(
+                Sent(
+                    row["chain"],
+                    row["hash"],
+                    int(row["nonce"]),
+                    int(row["gas_limit"] or 0),
+                    int(row["max_fee_per_gas"] or 0),
+                    int(row["max_priority_fee_per_gas"] or 0),
+                    int(row["value_wei"] or 0),
+                    kind,
+                    time.time(),
+                    row["opportunity_id"],
+                )
+            )
+        if self.inflight:
+            log.info("following %d open transaction(s) from before the restart", len(self.inflight))
+
+    # ------------------------------------------------------------------ commands
+
+    def cancel(self, chain: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Replace every pending nonce; returns (replacements sent, nonces the node refused to replace)."""
+        chains = [chain] if chain else list(self.wallets)
+        for name in chains:
+            if name not in self.wallets:
+                raise CommandError(f"chain {name!r} is not configured", 400)
+        done: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for name in chains:
+            client = self.wallets[name].client
+            latest = client.nonce(self.address, "latest")
+            pending = client.nonce(self.address, "pending")
+            with self.lock:
+                known = [s for s in self.inflight.values() if s.chain == name and s.nonce >= latest]
+            nonces = sorted(set(range(latest, pending)) | {s.nonce for s in known})
+            max_fee, priority = self.fees(name, capped=False)
+            for nonce in nonces:
+                previous = [s for s in known if s.nonce == nonce]
+                prev_max = max((s.max_fee for s in previous), default=max_fee)
+                prev_priority = max((s.priority_fee for s in previous), default=priority)
+                new_priority = max(bump(prev_priority, self.config.fee_bump_percent), priority)
+                new_max = max(bump(prev_max, self.config.fee_bump_percent), max_fee, new_priority)
+                tx = {
+                    "type": 2,
+                    "to": self.address,
+                    "value": 0,
+                    "gas": TRANSFER_GAS,
+                    "maxFeePerGas": new_max,
+                    "maxPriorityFeePerGas": new_priority,
+                }
+                try:
+                    tx_hash, _ = self.send(name, tx, nonce=nonce)
+                except RpcError as exc:  # one refused replacement must not stop the others
+                    log.error("%s: cannot cancel nonce %d: %s", name, nonce, exc)
+                    failed.append({"chain": name, "nonce": nonce, "error": str(exc)})
+                    continue
+                self.track(Sent(name, tx_hash, nonce, TRANSFER_GAS, new_max, new_priority, 0, "cancel", time.time()))
+                self.db.insert_transaction(
+                    name, tx_hash, self.address, self.address, nonce, TRANSFER_GAS, new_max, new_priority, 0, None
+                )
+                done.append(
+                    {
+                        "chain": name,
+                        "nonce": nonce,
+                        "replaces": [s.tx_hash for s in previous],
+                        "tx_hash": tx_hash,
+                        "max_fee_per_gas": new_max,
+                    }
+                )
+                log.warning("%s: cancelling nonce %d with %s", name, nonce, tx_hash)
+        return done, failed
+
+    def withdraw(self, chain: str, to: str | None) -> dict[str, Any]:
+        if chain not in self.wallets:
+            raise CommandError(f"chain {chain!r} is not configured", 400)
+        cold = self.config.cold_wallet
+        if to is not None and to.lower() != cold.lower():
+            raise CommandError(f"withdrawals go only to the configured cold wallet {cold}, not {to}", 403)
+        if read_state(self.redis).enabled:
+            raise CommandError("trading is enabled: disable it (or emergency-stop) before withdrawing", 409)
+        client = self.wallets[chain].client
+        latest = client.nonce(self.address, "latest")
+        with self.lock:
+            reserve = sum(
+                s.gas_limit * s.max_fee + s.value
+                for s in self.inflight.values()
+                if s.chain == chain and s.nonce >= latest
+            )
+        balance = client.balance(self.address, "latest")
+        max_fee, _priority = self.fees(chain, capped=False)
+        gas_price = max_fee
+        fee = TRANSFER_GAS * gas_price
+        amount = balance - reserve - fee
+        if amount <= 0:
+            raise CommandError(
+                f"nothing to withdraw on {chain}: balance {balance} wei, open-transaction reserve {reserve} wei, "
+                f"fee {fee} wei",
+                409,
+            )
+        tx = {"to": cold, "value": amount, "gas": TRANSFER_GAS, "gasPrice": gas_price}
+        tx_hash, nonce = self.send(chain, tx)
+        self.track(Sent(chain, tx_hash, nonce, TRANSFER_GAS, gas_price, gas_price, amount, "withdraw", time.time()))
+        self.db.insert_transaction(
+            chain, tx_hash, self.address, cold, nonce, TRANSFER_GAS, gas_price, gas_price, amount, None
+        )
+        log.warning("%s: withdrawing %s wei to cold wallet %s in %s", chain, amount, cold, tx_hash)
+        return {
+            "chain": chain,
+            "tx_hash": tx_hash,
+            "to": cold,
+            "amount_wei": str(amount),
+            "fee_wei": str(fee),
+            "nonce": nonce,
+        }
+
+    def handle_command(self, fields: dict[str, str]) -> None:
+        request_id = fields.get("id", "")
+        command = fields.get("command", "")
+        args = json.loads(fields.get("args", "{}"))
+        age = time.time() - float(fields.get("sent_at", "0"))
+        if age > streams.COMMAND_TIMEOUT_SECONDS:
+            log.warning("ignoring a %s command sent %.0fs ago: its caller has given up", command, age)
+            return
+        try:
+            if command == "cancel":
+                cancelled, failed = self.cancel(args.get("chain"))
+                result: Any = {"cancelled": cancelled, "failed": failed}
+            elif command == "withdraw":
+                result = self.withdraw(args["chain"], args.get("to"))
+            else:
+                raise CommandError(f"unknown command {command!r}", 400)
+            reply = {"ok": True, "result": result}
+        except CommandError as exc:
+            reply = {"ok": False, "error": str(exc), "code": exc.code}
+        except Exception as exc:
+            log.exception("command %s failed", command)
+            reply = {"ok": False, "error": f"{command} failed: {exc}", "code": 500}
+        key = streams.REPLY.format(id=request_id)
+        self.redis.rpush(key, json.dumps(reply))
+        self.redis.expire(key, streams.REPLY_TTL_SECONDS)
+
+    # ------------------------------------------------------------------ background loops
+
+    def _loop(self, interval: float, step: Any, what: str) -> None:
+        while not self.runtime.stop.is_set():
+            try:
+                step()
+            except Exception as exc:
+                log.error("%s: %s", what, exc)
+            self.runtime.stop.wait(interval)
+
+    def refresh_gauges(self) -> None:
+        for name, wallet in self.wallets.items():
+            balance = wallet.client.balance(self.address)
+            self.metrics["mev_wallet_balance_eth"].labels(chain=name, address=self.address).set(
+                float(Decimal(balance) / WEI_PER_ETH)
+            )
+            with self.lock:
+                pending = sum(1 for s in self.inflight.values() if s.chain == name)
+            self.metrics["mev_pending_transactions"].labels(chain=name).set(pending)
+            outcomes = self.outcomes[name]
+            if outcomes:
+                self.metrics["mev_bundle_success_rate"].labels(chain=name).set(sum(outcomes) / len(outcomes))
+
+    def listen_control(self) -> None:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(CONTROL_CHANNEL)
+        try:
+            while not self.runtime.stop.is_set():
+                message = pubsub.get_message(timeout=0.5)
+                if message is None:
+                    continue
+                state = json.loads(message["data"]).get("state")
+                if state == EMERGENCY:
+                    self.halted.set()
+                    log.warning("emergency stop: no further order is sent")
+                else:
+                    self.halted.clear()
+        finally:
+            pubsub.close()
+
+    def run(self) -> None:
+        if read_state(self.redis).state == EMERGENCY:
+            self.halted.set()
+        self.reload_open()
+        threads = [
+            threading.Thread(target=self._loop, args=(0.2, self.poll_receipts, "receipts"), daemon=True),
+            threading.Thread(target=self._loop, args=(2.0, self.refresh_gauges, "balances"), daemon=True),
+            threading.Thread(target=self.listen_control, daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        log.info("hot wallet %s on %s", self.address, ", ".join(self.wallets))
+        self.runtime.ready()
+        try:
+            while not self.runtime.stop.is_set():
+                answer = self.redis.xreadgroup(
+                    GROUP, self.consumer, {streams.COMMANDS: ">", streams.ORDERS: ">"}, count=100, block=200
+                )
+                for stream, items in answer or []:
+                    name = streams.text(stream)
+                    for entry_id, raw in items:
+                        fields = streams.decode_fields(raw)
+                        if name == streams.COMMANDS:
+                            self.handle_command(fields)
+                        else:
+                            self.pool.submit(self._execute_logged, fields)
+                        self.redis.xack(name, GROUP, entry_id)
+        finally:
+            self.pool.shutdown(wait=True)  # graceful: orders already taken finish
+            for thread in threads:
+                thread.join(timeout=2)
+
+
+def run(runtime: Runtime) -> None:
+    account = load_account(runtime.config.keystore, runtime.config.secrets.keystore_password)
+    database = Database(runtime.config.postgres_dsn_with_password(), "mev-execution")
+    try:
+        Executor(runtime, database, account).run()
+    finally:
+        database.close()

@@ -1,0 +1,210 @@
+"""PostgreSQL access for the engine, written against the `mev` schema that the
+postgresql role's migrations own (roles/postgresql/files/migrations): tables
+mev.opportunities, mev.transactions and mev.profits. Amounts are in wei."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+OPEN_STATUSES = ("pending", "submitted")
+
+
+class Database:
+    """One connection per process, reconnected on failure, serialised by a lock."""
+
+    def __init__(self, dsn: str, application_name: str) -> None:
+        self.dsn = dsn
+        self.application_name = application_name
+        self._conn: psycopg.Connection[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(
+                self.dsn,
+                autocommit=True,
+                row_factory=dict_row,
+                application_name=self.application_name,
+                connect_timeout=5,
+            )
+        return self._conn
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        with self._lock:
+            try:
+                conn = self._connect()
+                with conn.cursor() as cur:
+                    yield cur
+            except psycopg.OperationalError:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                raise
+
+    def ping(self) -> None:
+        with self.cursor() as cur:
+            cur.execute("SELECT 1 FROM mev.transactions LIMIT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------------ opportunities
+
+    def insert_opportunity(
+        self,
+        chain: str,
+        strategy: str,
+        profit_wei: int,
+        gas_estimate: int,
+        block_number: int,
+        details: dict[str, Any],
+        status: str = "detected",
+    ) -> tuple[int, datetime]:
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO mev.opportunities (chain, strategy_type, status, profit_estimate, gas_estimate,"
+                " block_number, details) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, detected_at",
+                (chain, strategy, status, profit_wei, gas_estimate, block_number, Jsonb(details)),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise psycopg.DatabaseError("INSERT ... RETURNING returned no row")
+            return int(row["id"]), row["detected_at"]
+
+    def set_opportunity_status(self, opportunity_id: int, detected_at: datetime | str, status: str) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "UPDATE mev.opportunities SET status = %s WHERE id = %s AND detected_at = %s",
+                (status, opportunity_id, detected_at),
+            )
+
+    # ------------------------------------------------------------------ transactions
+
+    def insert_transaction(
+        self,
+        chain: str,
+        tx_hash: str,
+        from_address: str,
+        to_address: str | None,
+        nonce: int,
+        gas_limit: int,
+        max_fee: int,
+        priority_fee: int,
+        value_wei: int,
+        opportunity_id: int | None,
+    ) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO mev.transactions (tx_hash, chain, opportunity_id, from_address, to_address, nonce,"
+                " gas_limit, max_fee_per_gas, max_priority_fee_per_gas, value_wei, status, submitted_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitted', now())",
+                (
+                    tx_hash,
+                    chain,
+                    opportunity_id,
+                    from_address,
+                    to_address,
+                    nonce,
+                    gas_limit,
+                    max_fee,
+                    priority_fee,
+                    value_wei,
+                ),
+            )
+
+    def finish_transaction(
+        self,
+        tx_hash: str,
+        status: str,
+        receipt_status: int | None,
+        block_number: int | None,
+        gas_used: int | None,
+        effective_gas_price: int | None,
+        profit_wei: int | None,
+    ) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "UPDATE mev.transactions SET status = %s, receipt_status = %s, block_number = %s, gas_used = %s,"
+                " effective_gas_price = %s, profit_amount = %s,"
+                " confirmed_at = CASE WHEN %s IS NULL THEN confirmed_at ELSE now() END"
+                " WHERE tx_hash = %s AND status IN ('pending', 'submitted')",
+                (
+                    status,
+                    receipt_status,
+                    block_number,
+                    gas_used,
+                    effective_gas_price,
+                    profit_wei,
+                    block_number,
+                    tx_hash,
+                ),
+            )
+
+    def mark_transaction(self, tx_hash: str, status: str) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "UPDATE mev.transactions SET status = %s WHERE tx_hash = %s AND status IN ('pending', 'submitted')",
+                (status, tx_hash),
+            )
+
+    def open_transactions(self, chain: str | None = None) -> list[dict[str, Any]]:
+        return self.transactions(status="pending", chain=chain, limit=10_000)
+
+    def transactions(self, status: str | None, chain: str | None, limit: int) -> list[dict[str, Any]]:
+        """Newest first. status 'pending' means every transaction still without a receipt."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT tx_hash AS hash, chain, opportunity_id, from_address, to_address, nonce, gas_limit, gas_used,"
+                " max_fee_per_gas, max_priority_fee_per_gas, effective_gas_price, value_wei, profit_amount, status,"
+                " receipt_status, block_number, submitted_at, confirmed_at, created_at FROM mev.transactions"
+                " WHERE (%(status)s::text IS NULL OR status = %(status)s"
+                "        OR (%(status)s = 'pending' AND status IN ('pending', 'submitted')))"
+                "   AND (%(chain)s::text IS NULL OR chain = %(chain)s)"
+                " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+                {"status": status, "chain": chain, "limit": limit},
+            )
+            return list(cur.fetchall())
+
+    # ------------------------------------------------------------------ profits
+
+    def insert_profit(
+        self,
+        chain: str,
+        strategy: str,
+        opportunity_id: int | None,
+        tx_hash: str,
+        token_address: str,
+        gross_profit_wei: int,
+        gas_cost_wei: int,
+        block_number: int,
+    ) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO mev.profits (chain, strategy_type, opportunity_id, transaction_id, tx_hash, token_address,"
+                " gross_profit_wei, gas_cost_wei, block_number)"
+                " VALUES (%s, %s, %s,"
+                " (SELECT id FROM mev.transactions WHERE tx_hash = %s LIMIT 1), %s, %s, %s, %s, %s)",
+                (
+                    chain,
+                    strategy,
+                    opportunity_id,
+                    tx_hash,
+                    tx_hash,
+                    token_address,
+                    gross_profit_wei,
+                    gas_cost_wei,
+                    block_number,
+                ),
+            )

@@ -1,0 +1,84 @@
+"""`mev-engine preflight`: is every dependency reachable and usable? Names each failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+import redis
+
+from mev_engine.config import EngineConfig
+from mev_engine.keystore import KeystoreError, load_account
+from mev_engine.rpc import RpcClient, RpcError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_postgres(config: EngineConfig) -> Check:
+    try:
+        with psycopg.connect(config.postgres_dsn_with_password(), connect_timeout=5) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT to_regclass('mev.opportunities') IS NOT NULL, to_regclass('mev.transactions') IS NOT NULL"
+            )
+            row = cur.fetchone()
+            if not row or not all(row):
+                return Check(
+                    "postgresql", False, "connected, but mev.opportunities/mev.transactions are missing (migrations?)"
+                )
+            cur.execute("SELECT has_table_privilege('mev.transactions', 'INSERT')")
+            row = cur.fetchone()
+            if not row or not row[0]:
+                return Check(
+                    "postgresql", False, "connected, but the engine's role may not INSERT into mev.transactions"
+                )
+    except psycopg.Error as exc:
+        return Check("postgresql", False, f"{config.postgres_dsn}: {str(exc).strip()}")
+    return Check("postgresql", True, "schema mev present and writable")
+
+
+def check_redis(config: EngineConfig) -> Check:
+    try:
+        client = redis.Redis.from_url(config.redis_url_with_password(), socket_connect_timeout=5, socket_timeout=5)
+        client.ping()
+        version = str(client.info("server")["redis_version"])  # type: ignore[index]
+        client.close()
+    except redis.RedisError as exc:
+        return Check("redis", False, f"{config.redis_url}: {exc}")
+    return Check("redis", True, f"Redis {version}")
+
+
+def check_chain(config: EngineConfig, name: str) -> Check:
+    chain = config.chains[name]
+    client = RpcClient(name, chain.http_url, timeout=5)
+    try:
+        chain_id = client.chain_id()
+        head = client.block_number()
+    except RpcError as exc:
+        return Check(f"chain:{name}", False, str(exc))
+    if chain_id != chain.chain_id:
+        return Check(
+            f"chain:{name}", False, f"{chain.http_url} serves chain id {chain_id}, configured {chain.chain_id}"
+        )
+    return Check(f"chain:{name}", True, f"chain id {chain_id}, head {head}")
+
+
+def check_keystore(config: EngineConfig) -> Check:
+    try:
+        account = load_account(config.keystore, config.secrets.keystore_password)
+    except KeystoreError as exc:
+        return Check("keystore", False, str(exc))
+    if account.address.lower() == config.cold_wallet.lower():
+        return Check("keystore", False, "the hot wallet is the cold wallet: withdrawals would go nowhere")
+    return Check("keystore", True, f"hot wallet {account.address}")
+
+
+def run_preflight(config: EngineConfig) -> list[Check]:
+    checks = [check_postgres(config), check_redis(config)]
+    checks += [check_chain(config, name) for name in config.chains]
+    checks.append(check_keystore(config))
+    return checks

@@ -1,0 +1,78 @@
+"""Trading state, kept in Redis so it survives a restart of any engine component.
+
+Key `mev:trading` (a hash): `state` (enabled | disabled | emergency_stop), `reason`,
+`updated_at` (unix seconds), `redis_run_id` (Redis's INFO run_id when it was written).
+
+Cold start — when the state reads as *disabled* whatever was stored:
+  * the key is absent (fresh or flushed Redis), or
+  * the stored `redis_run_id` differs from the running Redis server's run_id, i.e. the
+    Redis server itself restarted since trading was last switched (host reboot, Redis
+    restart, restore from an AOF/RDB file).
+Restarting detection, calculation, execution or monitoring does not touch Redis, so the
+state survives it. Changes are also published on the pub/sub channel `mev:control` so
+execution reacts to an emergency stop at once instead of at its next read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+STATE_KEY = "mev:trading"
+CONTROL_CHANNEL = "mev:control"
+ENABLED, DISABLED, EMERGENCY = "enabled", "disabled", "emergency_stop"
+STATES = (ENABLED, DISABLED, EMERGENCY)
+
+
+@dataclass(frozen=True)
+class TradingState:
+    state: str
+    reason: str
+    updated_at: float
+    cold_start: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == ENABLED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "enabled": self.enabled,
+            "reason": self.reason,
+            "updated_at": self.updated_at,
+            "cold_start": self.cold_start,
+        }
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def redis_run_id(redis: Any) -> str:
+    return _text(redis.info("server")["run_id"])
+
+
+def read_state(redis: Any) -> TradingState:
+    stored = {_text(k): _text(v) for k, v in redis.hgetall(STATE_KEY).items()}
+    if not stored:
+        return TradingState(DISABLED, "cold start: no trading state stored yet", 0.0, True)
+    if stored.get("redis_run_id") != redis_run_id(redis):
+        return TradingState(DISABLED, "cold start: Redis restarted since trading was last switched", 0.0, True)
+    state = stored.get("state", DISABLED)
+    if state not in STATES:
+        state = DISABLED
+    return TradingState(state, stored.get("reason", ""), float(stored.get("updated_at", 0)), False)
+
+
+def write_state(redis: Any, state: str, reason: str) -> TradingState:
+    if state not in STATES:
+        raise ValueError(f"trading state must be one of {', '.join(STATES)}, not {state!r}")
+    now = time.time()
+    redis.hset(
+        STATE_KEY, mapping={"state": state, "reason": reason, "updated_at": now, "redis_run_id": redis_run_id(redis)}
+    )
+    redis.publish(CONTROL_CHANNEL, json.dumps({"state": state, "reason": reason, "at": now}))
+    return TradingState(state, reason, now, False)

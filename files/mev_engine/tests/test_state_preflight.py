@@ -1,0 +1,78 @@
+"""Trading state's cold-start rule, and `mev-engine preflight` naming each failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mev_engine.cli import main
+from mev_engine.state import STATE_KEY, read_state, write_state
+
+
+def test_state_defaults_to_disabled_and_survives_reads(redis_client: Any) -> None:
+    cold = read_state(redis_client)
+    assert (cold.state, cold.cold_start) == ("disabled", True)
+    write_state(redis_client, "enabled", "test")
+    warm = read_state(redis_client)
+    assert (warm.state, warm.enabled, warm.cold_start) == ("enabled", True, False)
+
+
+def test_state_written_under_another_redis_server_reads_disabled(redis_client: Any) -> None:
+    write_state(redis_client, "enabled", "before the restart")
+    # What a Redis restart with persistence looks like: same data, new run_id.
+    redis_client.hset(STATE_KEY, "redis_run_id", "0" * 40)
+    state = read_state(redis_client)
+    assert (state.state, state.cold_start) == ("disabled", True)
+    assert "Redis restarted" in state.reason
+
+
+def test_state_changes_are_broadcast(redis_client: Any) -> None:
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("mev:control")
+    write_state(redis_client, "emergency_stop", "drill")
+    message = None
+    for _ in range(20):
+        message = pubsub.get_message(timeout=0.2)
+        if message:
+            break
+    pubsub.close()
+    assert message is not None
+    assert json.loads(message["data"])["state"] == "emergency_stop"
+    with pytest.raises(ValueError, match="trading state must be one of"):
+        write_state(redis_client, "maybe", "")
+
+
+def _env(tmp_path: Path, engine_env: dict[str, str]) -> Path:
+    path = tmp_path / "engine.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in engine_env.items()))
+    return path
+
+
+def test_preflight_passes_then_names_each_failure(
+    engine: Any, funded_hot: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = engine(())
+    env = _env(tmp_path, api.env)
+    assert main(["preflight", "--config", str(api.config), "--env-file", str(env)]) == 0
+    out = capsys.readouterr().out
+    for name in ("postgresql", "redis", "chain:ethereum", "keystore"):
+        assert f"ok {name}" in out
+
+    document = yaml.safe_load(api.config.read_text())
+    document["chains"][0]["http_url"] = "http://127.0.0.1:9"  # nothing listens on discard
+    document["redis"]["url"] = "redis://127.0.0.1:9/0"
+    document["postgres"]["dsn"] = document["postgres"]["dsn"].replace("mev_infrastructure", "nosuchdb")
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump(document))
+    bad_env = _env(tmp_path, {**api.env, "MEV_KEYSTORE_PASSWORD": "wrong"})
+    assert main(["preflight", "--config", str(broken), "--env-file", str(bad_env)]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED postgresql" in err and "nosuchdb" in err
+    assert "FAILED redis" in err
+    assert "FAILED chain:ethereum" in err and "unreachable" in err
+    assert "FAILED keystore" in err and "does not decrypt" in err
+    assert "4 failed: postgresql, redis, chain:ethereum, keystore" in err

@@ -1,0 +1,42 @@
+# Copyright: mevops.infra developers
+# Apache License 2.0 (see galaxy.yml)
+"""Filters for EVM amounts and addresses: wei <-> ETH (exact) and EIP-55 checksummed addresses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from eth_utils import is_hex_address, to_checksum_address
+
+from ansible_collections.mevops.infra.plugins.module_utils import units
+
+
+def wei_to_eth(value: Any) -> str:
+    """'0.5' for 500000000000000000 (a string: exact, no float rounding)."""
+    try:
+        return units.wei_to_eth(value)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"wei_to_eth: {exc}") from None
+
+
+def eth_to_wei(value: Any) -> int:
+    """500000000000000000 for 0.5 or '0.5'."""
+    try:
+        return units.eth_to_wei(value)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"eth_to_wei: {exc}") from None
+
+
+def checksum_address(value: Any) -> str:
+    """The EIP-55 form of a 0x-prefixed 40-hex-digit address (any case in, mixed case out)."""
+    if not isinstance(value, str) or not value.startswith("0x") or not is_hex_address(value):
+        raise AnsibleFilterError(f"checksum_address: {value!r} is not a 0x-prefixed 20-byte hex address")
+    return str(to_checksum_address(value))
+
+
+class FilterModule:
+    """EVM unit and address filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"wei_to_eth": wei_to_eth, "eth_to_wei": eth_to_wei, "checksum_address": checksum_address}

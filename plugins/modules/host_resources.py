@@ -141,7 +141,8 @@ options:
     default: false
 notes:
   - Process CPU percentages are of one CPU, as in C(top), so a multi-threaded process can show
-    more than 100.
+    more than 100. They cover the same interval as the host's figure; a process started during it
+    is counted with all the CPU time it used, so short-lived busy processes are not missed.
   - In containers, CPU count and memory are the host's (psutil reads C(/proc)), not a cgroup's limits.
 seealso:
   - module: ansible.builtin.setup
@@ -443,28 +444,39 @@ def load_report(cpu_count: int) -> dict[str, Any]:
     }
 
 
-def _start_process_sampling() -> list[Any]:
-    """Prime cpu_percent on every process; their figures then cover the same interval as the host's."""
-    processes = []
+def _start_process_sampling() -> dict[int, Any]:
+    """Prime cpu_percent on every process, so its next call covers the same interval as the host's."""
+    primed = {}
     for proc in psutil.process_iter():
         try:
             proc.cpu_percent(None)
         except PROCESS_ERRORS:
             continue
-        processes.append(proc)
-    return processes
+        primed[proc.pid] = proc
+    return primed
 
 
-def _process_rows(processes: list[Any], include_cmdline: bool) -> list[dict[str, Any]]:
+def _cpu_percent(proc: Any, primed: dict[int, Any], elapsed: float) -> float:
+    known = primed.get(proc.pid)
+    # psutil.Process equality includes the start time, so a recycled pid is a new process.
+    if known is not None and known == proc:
+        return known.cpu_percent(None)
+    # Started during the sample: all its CPU time was spent within it (what top's first frame misses).
+    times = proc.cpu_times()
+    return (times.user + times.system) / elapsed * 100 if elapsed > 0 else 0.0
+
+
+def _process_rows(primed: dict[int, Any], started: float, include_cmdline: bool) -> list[dict[str, Any]]:
+    elapsed = time.monotonic() - started
     rows = []
-    for proc in processes:
+    for proc in psutil.process_iter():
         try:
             with proc.oneshot():
                 row = {
                     "pid": proc.pid,
                     "name": proc.name(),
                     "user": _username(proc),
-                    "cpu_percent": round(proc.cpu_percent(None), 1),
+                    "cpu_percent": round(_cpu_percent(proc, primed, elapsed), 1),
                     "rss": proc.memory_info().rss,
                     "memory_percent": round(proc.memory_percent(), 1),
                 }
@@ -495,20 +507,22 @@ def _cmdline(proc: Any) -> list[str]:
 def sample(params: dict[str, Any], mounts: list[str]) -> dict[str, Any]:
     cpu_count = psutil.cpu_count() or 1
     partitions = _mountpoints()
-    processes = _start_process_sampling() if params["top"] > 0 else []
+    top = params["top"]
+    started = time.monotonic()
+    primed = _start_process_sampling() if top > 0 else {}
     psutil.cpu_percent(None)
     psutil.cpu_percent(None, percpu=True)
     time.sleep(params["cpu_sample_seconds"])
     cpu_percent = psutil.cpu_percent(None)
     per_cpu = psutil.cpu_percent(None, percpu=True)
-    rows = _process_rows(processes, params["include_cmdline"])
+    rows = _process_rows(primed, started, params["include_cmdline"]) if top > 0 else []
     return {
         "cpu": {"percent": round(cpu_percent, 1), "count": cpu_count, "per_cpu": per_cpu},
         "memory": memory_report(),
         "disks": [disk_report(path, partitions) for path in mounts],
         "load": load_report(cpu_count),
-        "top_cpu": top_processes(rows, "cpu_percent", params["top"]),
-        "top_memory": top_processes(rows, "rss", params["top"]),
+        "top_cpu": top_processes(rows, "cpu_percent", top),
+        "top_memory": top_processes(rows, "rss", top),
     }
 
 
@@ -535,8 +549,8 @@ def main() -> None:
         module.fail_json(msg="Invalid options: " + "; ".join(problems), problems=problems)
     if psutil is None:
         module.fail_json(
-            msg=missing_required_lib("psutil", reason="to sample host resources")
-            + " On Debian: apt-get install python3-psutil (for the Python Ansible uses on the host)."
+            msg=missing_required_lib("psutil", reason="to sample host resources").rstrip(".")
+            + ". On Debian, install the package python3-psutil (apt-get install python3-psutil)."
         )
 
     if params["mounts"] is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -136,6 +137,16 @@ def test_partial_threshold_dict_keeps_the_other_defaults(run_module: Runner) -> 
     assert memory_reported == (result["memory"]["used_percent"] >= 80)
 
 
+def test_top_limits_both_lists(run_module: Runner) -> None:
+    result = run_module(host_resources, {"mounts": ["/"], "top": 3, **FAST})
+    assert len(result["top_cpu"]) == len(result["top_memory"]) == 3
+    rss = [row["rss"] for row in result["top_memory"]]
+    assert rss == sorted(rss, reverse=True)
+    # This test process is among the three largest, or the third is at least about as large.
+    own = psutil.Process()
+    assert own.pid in {row["pid"] for row in result["top_memory"]} or rss[-1] >= own.memory_info().rss * 0.9
+
+
 def test_check_mode_returns_the_same_report(run_module: Runner) -> None:
     result = run_module(host_resources, {"mounts": ["/"], "top": 0, **FAST}, check_mode=True)
     assert result["changed"] is False
@@ -148,17 +159,41 @@ def test_check_mode_returns_the_same_report(run_module: Runner) -> None:
 def test_top_lists_find_a_busy_process_without_its_cmdline(
     run_module: Runner, busy_process: subprocess.Popen[bytes]
 ) -> None:
-    result = run_module(host_resources, {"mounts": ["/"], "top": 5, "cpu_sample_seconds": 0.5})
+    # top large enough to list every process: other helpers share these CPUs, so the busy
+    # process is not guaranteed to rank first; it must be there and visibly busy.
+    result = run_module(host_resources, {"mounts": ["/"], "top": 10000, "cpu_sample_seconds": 0.5})
     busy = next((row for row in result["top_cpu"] if row["pid"] == busy_process.pid), None)
-    assert busy is not None, f"busy process {busy_process.pid} not in {result['top_cpu']}"
-    assert busy["cpu_percent"] > 20
+    assert busy is not None, f"busy process {busy_process.pid} not listed"
+    assert busy["cpu_percent"] > 5
+    assert len(result["top_cpu"]) == len(result["top_memory"]) == len({row["pid"] for row in result["top_cpu"]})
+    cpu = [row["cpu_percent"] for row in result["top_cpu"]]
+    assert cpu == sorted(cpu, reverse=True)
     assert busy["user"] == psutil.Process().username()
     assert busy["rss"] == pytest.approx(psutil.Process(busy_process.pid).memory_info().rss, rel=0.5)
     assert "cmdline" not in busy
-    assert len(result["top_cpu"]) == 5 and len(result["top_memory"]) == 5
     rss = [row["rss"] for row in result["top_memory"]]
     assert rss == sorted(rss, reverse=True)
     assert "hunter2" not in repr(result) and "swordfish" not in repr(result)
+
+
+def test_a_process_started_during_the_sample_is_counted(run_module: Runner) -> None:
+    # top's first frame shows such a process at 0 %; here its CPU time counts from its start.
+    spawned: list[subprocess.Popen[bytes]] = []
+    code = "import time\nend = time.monotonic() + 3\nwhile time.monotonic() < end: pass"
+    timer = threading.Timer(0.2, lambda: spawned.append(subprocess.Popen([sys.executable, "-c", code])))
+    timer.start()
+    try:
+        result = run_module(host_resources, {"mounts": ["/"], "top": 10000, "cpu_sample_seconds": 1.0})
+    finally:
+        timer.join()
+        for proc in spawned:
+            proc.kill()
+            proc.wait()
+    (late,) = spawned
+    row = next((row for row in result["top_cpu"] if row["pid"] == late.pid), None)
+    assert row is not None, f"process {late.pid} started during the sample not in {result['top_cpu']}"
+    # It ran for about 0.8 s of the 1 s sample on a shared machine; top's first frame would say 0.
+    assert 5 < row["cpu_percent"] <= 100
 
 
 def test_include_cmdline_redacts_secrets(run_module: Runner, busy_process: subprocess.Popen[bytes]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 from harness import ModuleFailed
 
 from ansible_collections.mevops.infra.plugins.module_utils.resources import REDACTED
@@ -274,3 +275,47 @@ def test_missing_psutil_tells_the_operator_what_to_install(run_module: Runner, m
     message = exc.value.result["msg"]
     assert "psutil" in message
     assert "python3-psutil" in message
+
+
+# --- documentation agrees with the code -----------------------------------------------
+
+
+def _documented(options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {
+            "type": doc.get("type", "str"),
+            "default": doc.get("default"),
+            "choices": doc.get("choices"),
+            "elements": doc.get("elements"),
+            "options": _documented(doc["suboptions"]) if "suboptions" in doc else None,
+        }
+        for name, doc in options.items()
+    }
+
+
+def _specified(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {
+            "type": entry.get("type", "str"),
+            "default": entry.get("default"),
+            "choices": entry.get("choices"),
+            "elements": entry.get("elements"),
+            "options": _specified(entry["options"]) if "options" in entry else None,
+        }
+        for name, entry in spec.items()
+    }
+
+
+def test_documented_options_match_the_argument_spec() -> None:
+    documented = yaml.safe_load(host_resources.DOCUMENTATION)["options"]
+    assert _documented(documented) == _specified(host_resources.argument_spec())
+
+
+def test_return_documents_every_returned_key(run_module: Runner) -> None:
+    result = run_module(host_resources, {"mounts": ["/"], "top": 1, **FAST})
+    documented = yaml.safe_load(host_resources.RETURN)
+    assert set(result) - {"changed"} == set(documented)
+    assert set(result["disks"][0]) == set(documented["disks"]["contains"])
+    assert set(result["cpu"]) == set(documented["cpu"]["contains"])
+    assert set(result["memory"]) == set(documented["memory"]["contains"])
+    assert set(result["top_cpu"][0]) == {"pid", "name", "user", "cpu_percent", "rss", "memory_percent"}

@@ -280,35 +280,23 @@ def test_missing_psutil_tells_the_operator_what_to_install(run_module: Runner, m
 # --- documentation agrees with the code -----------------------------------------------
 
 
-def _documented(options: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: {
-            "type": doc.get("type", "str"),
-            "default": doc.get("default"),
-            "choices": doc.get("choices"),
-            "elements": doc.get("elements"),
-            "options": _documented(doc["suboptions"]) if "suboptions" in doc else None,
-        }
-        for name, doc in options.items()
-    }
-
-
-def _specified(spec: dict[str, Any]) -> dict[str, Any]:
+def _shape(options: dict[str, Any], nested: str) -> dict[str, Any]:
+    """Type, default, choices, elements and nested options of each option, from docs or spec."""
     return {
         name: {
             "type": entry.get("type", "str"),
             "default": entry.get("default"),
             "choices": entry.get("choices"),
             "elements": entry.get("elements"),
-            "options": _specified(entry["options"]) if "options" in entry else None,
+            "options": _shape(entry[nested], nested) if nested in entry else None,
         }
-        for name, entry in spec.items()
+        for name, entry in options.items()
     }
 
 
 def test_documented_options_match_the_argument_spec() -> None:
     documented = yaml.safe_load(host_resources.DOCUMENTATION)["options"]
-    assert _documented(documented) == _specified(host_resources.argument_spec())
+    assert _shape(documented, "suboptions") == _shape(host_resources.argument_spec(), "options")
 
 
 def test_return_documents_every_returned_key(run_module: Runner) -> None:

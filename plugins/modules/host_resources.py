@@ -347,11 +347,12 @@ from ansible_collections.mevops.infra.plugins.module_utils.resources import (
     top_processes,
 )
 
+# PROCESS_ERRORS: what a process can raise while it is read (it exited, it is not ours to read,
+# it is a zombie). Empty without psutil, which main() reports before any process is read.
 try:
     import psutil
 except ImportError:
     psutil = None
-    # What a process can raise while it is read: it exited, it is not ours to read, it is a zombie.
     PROCESS_ERRORS: tuple[type[Exception], ...] = ()
 else:
     PROCESS_ERRORS = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
@@ -561,7 +562,7 @@ def main() -> None:
         missing = [path for path in params["mounts"] if not os.path.exists(path)]
     if missing and params["missing_mounts"] == "fail":
         module.fail_json(
-            msg=f"mounts: {', '.join(missing)} does not exist on this host; "
+            msg=f"mounts: no such path on this host: {', '.join(missing)}; "
             "correct the path or set missing_mounts: skip",
             missing_mounts=missing,
         )

@@ -354,3 +354,33 @@ def test_unwritable_audit_file_warns_and_the_run_goes_on(
 )
 def test_playbook_patterns(path: str, patterns: list[str], expected: bool) -> None:
     assert playbook_matches(path, patterns) is expected
+
+
+def test_enabled_and_configured_from_ansible_cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's ansible.cfg snippet: callbacks_enabled plus the [callback_audit_log] section."""
+    for name in ("ANSIBLE_CALLBACKS_ENABLED", "MEVOPS_AUDIT_LOG_PATH", "MEVOPS_AUDIT_LOG_PLAYBOOKS"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "shared" / "audit.jsonl"
+    config = tmp_path / "ansible.cfg"
+    config.write_text(
+        "[defaults]\ncallbacks_enabled = mevops.infra.audit_log\n\n"
+        f"[callback_audit_log]\npath = {path}\nplaybooks = site, restore*\n"
+    )
+    env = {**ansible_env(), "ANSIBLE_CONFIG": str(config)}
+    books = [_playbook(tmp_path, name) for name in ("site.yml", "restore_drill.yml", "emergency.yml")]
+    for book in books:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), *HOSTS, book],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert [(r["event"], r["playbook"]) for r in _records(path)] == [
+        ("start", books[0]),
+        ("end", books[0]),
+        ("start", books[1]),
+        ("end", books[1]),
+    ], "site and restore* are audited; emergency is not in this list"

@@ -6,7 +6,9 @@ into tmp_path and reads the JSON lines the callback appended to an audit file th
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 from playbook import ansible_env, run_playbook
 
-from ansible_collections.mevops.infra.plugins.callback.audit_log import playbook_matches
+from ansible_collections.mevops.infra.plugins.callback.audit_log import append_line, playbook_matches
 
 HOSTS = ["-i", "engine-1,engine-2,", "-c", "local"]
 SECRET = "S3cr3t-0xdeadbeefcafe"
@@ -45,6 +47,43 @@ CHANGES = """---
       listen: restart things
 """
 
+RESTORE_TASKS = """\
+    - name: Try something that may fail
+      ansible.builtin.command: "false"
+      ignore_errors: true
+    - name: Restore the database
+      ansible.builtin.command: "{{ 'false' if inventory_hostname == 'engine-2' else 'true' }}"
+    - name: Check the restore
+      ansible.builtin.command: "true"
+"""
+
+BACKUP_TASKS = """\
+    - name: Dump the database
+      ansible.builtin.command: "true"
+      tags: [dump]
+    - name: Notify the desk
+      ansible.builtin.command: "true"
+      tags: [notify]
+"""
+
+EMERGENCY_TASKS = """\
+    - name: Sign the sweep with the hot wallet key
+      ansible.builtin.command: "echo {{ engine_private_key }} {{ hot_wallet_password }}"
+      no_log: true
+    - name: Show the key (the default callback prints it; the audit must not)
+      ansible.builtin.debug:
+        msg: "{{ engine_private_key }} {{ hot_wallet_password }}"
+    - name: Fail with the key in the message
+      ansible.builtin.fail:
+        msg: "{{ engine_private_key }} {{ hot_wallet_password }}"
+      when: inventory_hostname == 'engine-2'
+"""
+
+UPGRADE_ENGINE_TASKS = """\
+    - name: Take a long time
+      ansible.builtin.command: sleep 60
+"""
+
 
 @pytest.fixture
 def audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -55,6 +94,11 @@ def audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("MEVOPS_AUDIT_LOG_PLAYBOOKS", "ANSIBLE_AUDIT_OPERATOR", "SUDO_USER"):
         monkeypatch.delenv(name, raising=False)
     return path
+
+
+def _play(name: str, tasks: str, hosts: str = "all") -> str:
+    """A one-play playbook running `tasks` (YAML list items indented by four spaces) on `hosts`."""
+    return f"---\n- name: {name}\n  hosts: {hosts}\n  gather_facts: false\n  tasks:\n{tasks}"
 
 
 def _playbook(tmp_path: Path, name: str, text: str = CHANGES) -> str:
@@ -136,23 +180,7 @@ def test_star_audits_every_playbook(tmp_path: Path, audit: Path, monkeypatch: py
 
 
 def test_failing_host_makes_the_run_failed(tmp_path: Path, audit: Path) -> None:
-    book = _playbook(
-        tmp_path,
-        "restore.yml",
-        """---
-- name: Restore
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Try something that may fail
-      ansible.builtin.command: "false"
-      ignore_errors: true
-    - name: Restore the database
-      ansible.builtin.command: "{{ 'false' if inventory_hostname == 'engine-2' else 'true' }}"
-    - name: Check the restore
-      ansible.builtin.command: "true"
-""",
-    )
+    book = _playbook(tmp_path, "restore.yml", _play("Restore", RESTORE_TASKS))
     result = _run([book])
     assert result.returncode == 2
     end = _records(audit)[-1]
@@ -183,22 +211,7 @@ def test_unreachable_host_makes_the_run_failed(tmp_path: Path, audit: Path) -> N
 
 
 def test_check_mode_tags_and_extra_var_names(tmp_path: Path, audit: Path) -> None:
-    book = _playbook(
-        tmp_path,
-        "backup.yml",
-        """---
-- name: Back up
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Dump the database
-      ansible.builtin.command: "true"
-      tags: [dump]
-    - name: Notify the desk
-      ansible.builtin.command: "true"
-      tags: [notify]
-""",
-    )
+    book = _playbook(tmp_path, "backup.yml", _play("Back up", BACKUP_TASKS))
     result = _run(
         [book, "--check", "--diff", "--tags", "dump,notify", "--skip-tags", "notify", "-e", "backup_reason=weekly"]
     )
@@ -220,26 +233,7 @@ def test_secrets_never_reach_the_audit_file(tmp_path: Path, audit: Path) -> None
         "---\nhot_wallet_password: !vault |\n" + "".join(f"  {line}\n" for line in ciphertext.splitlines())
     )
     (tmp_path / "vault-pass").write_text("vault-pass\n")
-    book = _playbook(
-        tmp_path,
-        "emergency.yml",
-        """---
-- name: Withdraw
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Sign the sweep with the hot wallet key
-      ansible.builtin.command: "echo {{ engine_private_key }} {{ hot_wallet_password }}"
-      no_log: true
-    - name: Show the key (the default callback prints it; the audit must not)
-      ansible.builtin.debug:
-        msg: "{{ engine_private_key }} {{ hot_wallet_password }}"
-    - name: Fail with the key in the message
-      ansible.builtin.fail:
-        msg: "{{ engine_private_key }} {{ hot_wallet_password }}"
-      when: inventory_hostname == 'engine-2'
-""",
-    )
+    book = _playbook(tmp_path, "emergency.yml", _play("Withdraw", EMERGENCY_TASKS))
     result = _run(
         [
             book,
@@ -271,8 +265,7 @@ def test_concurrent_runs_leave_intact_lines(tmp_path: Path, audit: Path, monkeyp
         "      changed_when: true\n"
         for i in range(40)
     )
-    header = "---\n- name: Maintain\n  hosts: all\n  gather_facts: false\n  tasks:\n"
-    books = [_playbook(tmp_path, f"maintenance{n}.yml", header + tasks) for n in range(3)]
+    books = [_playbook(tmp_path, f"maintenance{n}.yml", _play("Maintain", tasks)) for n in range(3)]
     monkeypatch.setenv("MEVOPS_AUDIT_LOG_PLAYBOOKS", "maintenance*")
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda book: run_playbook(["-i", "engine-1,", "-c", "local", book]), books))
@@ -293,32 +286,49 @@ def test_concurrent_runs_leave_intact_lines(tmp_path: Path, audit: Path, monkeyp
         assert len(json.dumps(end)) > 4096
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (Ansible's workers call setsid, so a process group misses them)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _commands(pids: list[int]) -> bytes:
+    """The command lines of `pids` (NUL-separated arguments), one per line; gone processes are left out."""
+    lines = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+    return b"\n" + b"\n".join(lines)
+
+
 def test_interrupted_run_leaves_its_start_line(tmp_path: Path, audit: Path) -> None:
-    book = _playbook(
-        tmp_path,
-        "upgrade_engine.yml",
-        """---
-- name: Upgrade
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Take a long time
-      ansible.builtin.command: sleep 60
-""",
-    )
+    book = _playbook(tmp_path, "upgrade_engine.yml", _play("Upgrade", UPGRADE_ENGINE_TASKS, hosts="localhost"))
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", book],
         env=ansible_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
     try:
+        # Kill the controller in the middle of the task, as a lost session or `kill -9` would.
         deadline = time.monotonic() + 60
-        while not (audit.exists() and audit.read_text()) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and b"\nsleep\0" not in _commands(_descendants(process.pid)):
             time.sleep(0.2)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait()
     records = _records(audit)
     assert [r["event"] for r in records] == ["start"]
@@ -384,3 +394,24 @@ def test_enabled_and_configured_from_ansible_cfg(tmp_path: Path, monkeypatch: py
         ("start", books[1]),
         ("end", books[1]),
     ], "site and restore* are audited; emergency is not in this list"
+
+
+def _append_many(path: str, writer: int, count: int) -> None:
+    for n in range(count):
+        append_line(path, {"writer": writer, "n": n, "pad": "x" * 20000})
+
+
+def test_append_line_keeps_large_lines_whole_under_contention(tmp_path: Path) -> None:
+    """Four processes appending 20 kB lines at once (five times PIPE_BUF): no line torn or interleaved."""
+    path = str(tmp_path / "audit.jsonl")
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_append_many, args=(path, writer, 150)) for writer in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    records = _records(Path(path))
+    assert len(records) == 600
+    for writer in range(4):
+        assert [r["n"] for r in records if r["writer"] == writer] == list(range(150))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the collection tarball, install it into a scratch collections path (not this
-# checkout), and check that its roles, modules and playbooks resolve by FQCN from there.
+# checkout), and check that its roles, modules, callbacks and playbooks resolve by FQCN from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -23,6 +23,10 @@ for module in $(tar -tzf "$tarball" | sed -nE 's#^plugins/modules/([a-z_0-9]+)\.
   ansible-doc -t module "mevops.infra.$module" 2>&1 | grep -q "^> MODULE mevops.infra.$module" \
     || { echo "ansible-doc cannot show mevops.infra.$module from the installed tarball" >&2; exit 1; }
 done
+for callback in $(tar -tzf "$tarball" | sed -nE 's#^plugins/callback/([a-z_0-9]+)\.py$#\1#p'); do
+  ansible-doc -t callback "mevops.infra.$callback" 2>&1 | grep -q "^> CALLBACK mevops.infra.$callback" \
+    || { echo "ansible-doc cannot show callback mevops.infra.$callback from the installed tarball" >&2; exit 1; }
+done
 for role in $(tar -tzf "$tarball" | sed -nE 's#^roles/([a-z_0-9]+)/tasks/main\.yml$#\1#p'); do
   printf -- '---\n- name: Resolve %s\n  hosts: localhost\n  gather_facts: false\n  roles: [mevops.infra.%s]\n' "$role" "$role" > "play_$role.yml"
   ansible-playbook -i localhost, --syntax-check "play_$role.yml" >/dev/null
@@ -30,4 +34,4 @@ done
 for play in $(tar -tzf "$tarball" | sed -nE 's#^playbooks/([a-z_0-9]+)\.yml$#\1#p'); do
   ansible-playbook -i localhost, --syntax-check "mevops.infra.$play" >/dev/null
 done
-echo "collection build: $(basename "$tarball") installs; modules, roles and playbooks resolve by FQCN"
+echo "collection build: $(basename "$tarball") installs; modules, callbacks, roles and playbooks resolve by FQCN"

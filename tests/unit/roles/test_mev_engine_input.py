@@ -6,7 +6,7 @@ preflight tag (argument specs are validated first, whatever the tags)."""
 from __future__ import annotations
 
 import pytest
-from rolerun import run_preflight
+from preflight import run_preflight
 
 TOKEN = "x" * 40
 OK = {

@@ -146,7 +146,7 @@ def test_synthetic_low_balance_reaches_the_critical_receiver_and_inhibits_the_wa
     # Push the condition: node_exporter's textfile collector on the db host serves it.
     textfile = "/var/lib/prometheus/node-exporter/molecule-synthetic.prom"
     db.check_output(
-        f"printf '%s\\n' 'mev_wallet_balance_eth{{chain=\"devnet\",wallet=\"0xSYNTH\"}} 0.05' > {textfile}.tmp"
+        f"printf '%s\\n' 'mev_wallet_balance_eth{{chain=\"devnet\",address=\"0xSYNTH\"}} 0.05' > {textfile}.tmp"
         f" && mv {textfile}.tmp {textfile}"
     )
     try:
@@ -157,7 +157,8 @@ def test_synthetic_low_balance_reaches_the_critical_receiver_and_inhibits_the_wa
                 alert
                 for line in records
                 for alert in json.loads(line)["alerts"]
-                if alert["labels"].get("alertname") == "LowWalletBalance" and alert["labels"].get("wallet") == "0xSYNTH"
+                if alert["labels"].get("alertname") == "LowWalletBalance"
+                and alert["labels"].get("address") == "0xSYNTH"
             ]
 
         alerts = wait_for("LowWalletBalance at the critical webhook", delivered)

@@ -74,7 +74,7 @@ def test_alertmanager_routes_critical_apart_and_inhibits_warnings(rendered):
         {
             "source_matchers": ['severity="critical"'],
             "target_matchers": ['severity="warning"'],
-            "equal": ["alertname", "instance", "chain", "wallet", "mountpoint"],
+            "equal": ["alertname", "instance", "chain", "address", "mountpoint"],
         }
     ]
     # No channel configured by default: two receivers without integrations, no secret anywhere.

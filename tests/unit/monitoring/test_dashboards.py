@@ -65,13 +65,13 @@ def test_the_dashboards_show_what_the_issue_asks_for():
     exprs = {p.stem: " ".join(t["expr"] for panel in panels(p) for t in panel["targets"]) for p in DASHBOARDS}
     for metric in [
         "mev_opportunities_total",
-        "mev_executions_success_total",
-        "mev_profit_usd_total",
+        'mev_executions_total{status="confirmed"}',
+        "mev_profit_eth_total",
         "mev_detection_latency_seconds_bucket",
-        "api_request_duration_seconds_bucket",
+        "mev_api_request_duration_seconds_bucket",
     ]:
         assert metric in exprs["mev-overview"], metric
-    for metric in ["blockchain_head_age_seconds", "blockchain_peer_count"]:
+    for metric in ["mev_chain_head_age_seconds", "mev_chain_head_block"]:
         assert metric in exprs["node-health"], metric
     for metric in ["node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_filesystem_avail_bytes",
                    "node_network_receive_bytes_total"]:  # fmt: skip

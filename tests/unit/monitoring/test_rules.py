@@ -88,9 +88,9 @@ def test_every_alert_and_severity_is_fired_by_a_promtool_test():
         for alert in case["exp_alerts"]
     }
     assert fired == EXPECTED_ALERTS
-    # Each test also feeds a healthy series: some subject (instance, chain, wallet, mountpoint)
+    # Each test also feeds a healthy series: some subject (instance, chain, address, mountpoint)
     # among the inputs fires nothing.
-    subject_keys = ("instance", "chain", "wallet", "mountpoint")
+    subject_keys = ("instance", "chain", "address", "mountpoint")
     for test in tests:
         fed = {
             tuple(dict(re.findall(r'(\w+)="([^"]*)"', s["series"])).get(k) for k in subject_keys)

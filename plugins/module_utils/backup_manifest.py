@@ -23,6 +23,8 @@ from typing import Any
 
 FORMAT = 1
 KINDS = ("database", "config", "keys")
+# pgbackrest info status codes that mean the stanza is usable: 0 ok, 2 no valid backups yet.
+STANZA_OK = (0, 2)
 SEAL = "manifest_sha256"
 REQUIRED = {
     "database": ("id", "kind", "label", "type", "started_at", "finished_at", "pgbackrest", "restore_point", "tables", "files"),
@@ -32,8 +34,8 @@ REQUIRED = {
 
 
 def canonical(document: dict[str, Any]) -> bytes:
-    """The bytes the seal covers: sorted keys, no whitespace, the seal itself left out."""
-    body = {key: value for key, value in document.items() if key != SEAL}
+    """The bytes the seal covers: sorted keys, no whitespace; the seal and ``_`` keys (added on load) left out."""
+    body = {key: value for key, value in document.items() if key != SEAL and not key.startswith("_")}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
@@ -89,6 +91,17 @@ def load_manifests(folder: str) -> list[dict[str, Any]]:
         document["_path"] = path
         found.append(document)
     return found
+
+
+def stanza_error(info: Any, stanza: str) -> str | None:
+    """Why the stanza in ``pgbackrest info --output=json`` cannot be used, or None."""
+    for entry in info or []:
+        if entry.get("name") == stanza:
+            status = entry.get("status") or {}
+            if status.get("code") not in STANZA_OK:
+                return f"stanza {stanza}: {status.get('message')} (code {status.get('code')})"
+            return None
+    return f"stanza {stanza} is not in the repository"
 
 
 def pgbackrest_backups(info: Any, stanza: str) -> dict[str, dict[str, Any]]:

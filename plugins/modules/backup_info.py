@@ -138,10 +138,9 @@ def read_repo(settings: dict[str, Any], cipher_pass: str | None) -> tuple[dict[s
         info = json.loads(result.stdout)
     except ValueError as exc:
         return None, f"pgbackrest info printed no JSON: {exc}"
-    for entry in info:
-        code = (entry.get("status") or {}).get("code")
-        if entry.get("name") == settings["stanza"] and code not in (0, None):
-            return None, f"stanza {settings['stanza']}: {entry['status'].get('message')}"
+    error = bm.stanza_error(info, settings["stanza"])
+    if error:
+        return None, error
     return bm.pgbackrest_backups(info, settings["stanza"]), None
 
 

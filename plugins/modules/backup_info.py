@@ -125,7 +125,7 @@ def read_repo(settings: dict[str, Any], cipher_pass: str | None) -> tuple[dict[s
     if cipher_pass:
         env["PGBACKREST_REPO1_CIPHER_PASS"] = cipher_pass
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", env=env, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"cannot run pgbackrest info: {exc}"
     if result.returncode != 0:
@@ -137,7 +137,7 @@ def read_repo(settings: dict[str, Any], cipher_pass: str | None) -> tuple[dict[s
     try:
         info = json.loads(result.stdout)
     except ValueError as exc:
-        return None, f"pgbackrest info printed no JSON: {exc}"
+        return None, f"pgbackrest info printed no valid JSON ({exc}): a wrong repository passphrase does this"
     error = bm.stanza_error(info, settings["stanza"])
     if error:
         return None, error

@@ -40,6 +40,10 @@ options:
     description: Repository passphrase to read pgBackRest with (from vault); the configured one when left out.
     type: str
     no_log: true
+  pgbackrest_user:
+    description: OS user pgBackRest runs as (the repository's owner); the module uses C(runuser) to become it.
+    type: str
+    default: postgres
   require_repo:
     description: Fail when the pgBackRest repository cannot be read (wrong passphrase, missing stanza).
     type: bool
@@ -117,10 +121,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mevops.infra.plugins.module_utils import backup_manifest as bm
 
 
-def read_repo(settings: dict[str, Any], cipher_pass: str | None) -> tuple[dict[str, Any] | None, str | None]:
+def read_repo(
+    settings: dict[str, Any], cipher_pass: str | None, user: str = "postgres"
+) -> tuple[dict[str, Any] | None, str | None]:
     argv = ["pgbackrest", f"--stanza={settings['stanza']}", "--output=json", "info"]
-    if pwd.getpwuid(os.geteuid()).pw_name != "postgres":
-        argv = ["runuser", "-u", "postgres", "--"] + argv
+    if pwd.getpwuid(os.geteuid()).pw_name != user:
+        argv = ["runuser", "-u", user, "--"] + argv
     env = dict(os.environ)
     if cipher_pass:
         env["PGBACKREST_REPO1_CIPHER_PASS"] = cipher_pass
@@ -159,6 +165,7 @@ def main() -> None:
             "kind": {"type": "str", "choices": list(bm.KINDS)},
             "label": {"type": "str"},
             "cipher_pass": {"type": "str", "no_log": True},
+            "pgbackrest_user": {"type": "str", "default": "postgres"},
             "require_repo": {"type": "bool", "default": True},
             "require_selected": {"type": "bool", "default": False},
         },
@@ -170,7 +177,7 @@ def main() -> None:
             settings = json.load(handle)
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"cannot read {params['config']} ({exc}); has the mevops.infra.backup role run on this host?")
-    repo, repo_error = read_repo(settings, params["cipher_pass"])
+    repo, repo_error = read_repo(settings, params["cipher_pass"], params["pgbackrest_user"])
     result: dict[str, Any] = {"changed": False, "repository": {"readable": repo is not None, "error": repo_error}}
     if repo is None and params["require_repo"]:
         module.fail_json(msg=f"the pgBackRest repository cannot be read: {repo_error}", **result)

@@ -35,7 +35,9 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 def sh(script: str, check: bool = True) -> str:
-    result = subprocess.run(["docker", "exec", CONTAINER, "bash", "-ec", script], capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker", "exec", CONTAINER, "bash", "-ec", script], check=False, capture_output=True, text=True
+    )
     if check and result.returncode != 0:
         sys.exit(f"backup_restore: failed: {script[:120]}: {result.stderr.strip()[-600:]}")
     return result.stdout.strip()
@@ -52,7 +54,9 @@ def psql(query: str, db: str = "mev_bench") -> str:
 
 
 def running() -> bool:
-    result = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", CONTAINER], capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Running}}", CONTAINER], check=False, capture_output=True, text=True
+    )
     return result.stdout.strip() == "true"
 
 
@@ -62,31 +66,41 @@ def molecule(action: str) -> None:
 
 
 def generate() -> int:
-    sh("runuser -u postgres -- psql -X -q -c 'DROP DATABASE IF EXISTS mev_bench' -c 'DROP DATABASE IF EXISTS mev_bench_restore' "
-       "-c 'CREATE DATABASE mev_bench'")
-    psql("CREATE TABLE bench_rows (id bigint PRIMARY KEY, chain text NOT NULL, amount numeric NOT NULL, "
-         "tx_hash text NOT NULL, detected_at timestamptz NOT NULL)")
+    sh(
+        "runuser -u postgres -- psql -X -q -c 'DROP DATABASE IF EXISTS mev_bench' "
+        "-c 'DROP DATABASE IF EXISTS mev_bench_restore' -c 'CREATE DATABASE mev_bench'"
+    )
+    psql(
+        "CREATE TABLE bench_rows (id bigint PRIMARY KEY, chain text NOT NULL, amount numeric NOT NULL, "
+        "tx_hash text NOT NULL, detected_at timestamptz NOT NULL)"
+    )
     step, start = 2_000_000, 1
     while int(psql("SELECT pg_database_size('mev_bench')")) < TARGET_MB * 1024 * 1024:
-        psql(f"INSERT INTO bench_rows SELECT g, 'ethereum', g * 1234567891011, '0x' || md5(g::text) || md5((-g)::text), "
-             f"now() - g * interval '1 second' FROM generate_series({start}, {start + step - 1}) g")
+        psql(
+            f"INSERT INTO bench_rows SELECT g, 'ethereum', g * 1234567891011, '0x' || md5(g::text) || md5((-g)::text), "
+            f"now() - g * interval '1 second' FROM generate_series({start}, {start + step - 1}) g"
+        )
         start += step
     psql("CHECKPOINT")
     return int(psql("SELECT pg_database_size('mev_bench')")) // (1024 * 1024)
 
 
 def pgbackrest_restore() -> float:
-    options = (f"-c port=55433 -c listen_addresses='' -c unix_socket_directories={SCRATCH} -c archive_mode=off "
-               f"-c hba_file={SCRATCH}/data/pg_hba.conf -c ident_file={SCRATCH}/data/pg_ident.conf -c shared_buffers=128MB")
+    options = (
+        f"-c port=55433 -c listen_addresses='' -c unix_socket_directories={SCRATCH} -c archive_mode=off "
+        f"-c hba_file={SCRATCH}/data/pg_hba.conf -c ident_file={SCRATCH}/data/pg_ident.conf -c shared_buffers=128MB"
+    )
     start = time.monotonic()
-    sh(f"rm -rf {SCRATCH} && install -d -o postgres -g postgres -m 0700 {SCRATCH} {SCRATCH}/data && "
-       f"runuser -u postgres -- pgbackrest --stanza=mev --pg1-path={SCRATCH}/data --type=immediate "
-       f"--target-action=promote --archive-mode=off restore && "
-       f"runuser -u postgres -- sh -c 'touch {SCRATCH}/data/postgresql.conf {SCRATCH}/data/pg_ident.conf; "
-       f"echo \"local all postgres peer\" > {SCRATCH}/data/pg_hba.conf' && "
-       f"runuser -u postgres -- {PG_BIN}/pg_ctl -D {SCRATCH}/data -l {SCRATCH}/log -w -t 900 -o \"{options}\" start && "
-       f"until [ \"$(runuser -u postgres -- psql -X -At -h {SCRATCH} -p 55433 -d mev_bench "
-       f"-c 'SELECT NOT pg_is_in_recovery() AND count(*) > 0 FROM bench_rows' 2>/dev/null)\" = t ]; do sleep 0.2; done")
+    sh(
+        f"rm -rf {SCRATCH} && install -d -o postgres -g postgres -m 0700 {SCRATCH} {SCRATCH}/data && "
+        f"runuser -u postgres -- pgbackrest --stanza=mev --pg1-path={SCRATCH}/data --type=immediate "
+        f"--target-action=promote --archive-mode=off restore && "
+        f"runuser -u postgres -- sh -c 'touch {SCRATCH}/data/postgresql.conf {SCRATCH}/data/pg_ident.conf; "
+        f'echo "local all postgres peer" > {SCRATCH}/data/pg_hba.conf\' && '
+        f'runuser -u postgres -- {PG_BIN}/pg_ctl -D {SCRATCH}/data -l {SCRATCH}/log -w -t 900 -o "{options}" start && '
+        f'until [ "$(runuser -u postgres -- psql -X -At -h {SCRATCH} -p 55433 -d mev_bench '
+        f"-c 'SELECT NOT pg_is_in_recovery() AND count(*) > 0 FROM bench_rows' 2>/dev/null)\" = t ]; do sleep 0.2; done"
+    )
     elapsed = time.monotonic() - start
     sh(f"runuser -u postgres -- {PG_BIN}/pg_ctl -D {SCRATCH}/data -m fast -w stop; rm -rf {SCRATCH}")
     return elapsed
@@ -103,16 +117,21 @@ def main() -> int:
         dump_s = timed("runuser -u postgres -- pg_dump mev_bench | gzip > /var/tmp/mev_bench.sql.gz")
         dump_mb = int(sh("du -m /var/tmp/mev_bench.sql.gz | cut -f1"))
         restore_s = pgbackrest_restore()
-        psql_s = timed("runuser -u postgres -- createdb mev_bench_restore && "
-                       "gunzip -c /var/tmp/mev_bench.sql.gz | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "
-                       "-d mev_bench_restore > /dev/null")
+        psql_s = timed(
+            "runuser -u postgres -- createdb mev_bench_restore && "
+            "gunzip -c /var/tmp/mev_bench.sql.gz | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "
+            "-d mev_bench_restore > /dev/null"
+        )
         rows = psql("SELECT count(*) FROM bench_rows", db="mev_bench_restore")
         assert rows == psql("SELECT count(*) FROM bench_rows"), "the dump restore lost rows"
         sh("mevops-backup db --type full > /dev/null")
         drill = json.loads(sh("mevops-backup drill").splitlines()[-1].split(" ", 1)[1])
     finally:
-        sh("rm -f /var/tmp/mev_bench.sql.gz; runuser -u postgres -- psql -X -q -c 'DROP DATABASE IF EXISTS mev_bench' "
-           "-c 'DROP DATABASE IF EXISTS mev_bench_restore'", check=False)
+        sh(
+            "rm -f /var/tmp/mev_bench.sql.gz; runuser -u postgres -- psql -X -q -c 'DROP DATABASE IF EXISTS mev_bench' "
+            "-c 'DROP DATABASE IF EXISTS mev_bench_restore'",
+            check=False,
+        )
         if created:
             molecule("destroy")
     print(

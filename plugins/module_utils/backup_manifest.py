@@ -27,7 +27,18 @@ KINDS = ("database", "config", "keys")
 STANZA_OK = (0, 2)
 SEAL = "manifest_sha256"
 REQUIRED = {
-    "database": ("id", "kind", "label", "type", "started_at", "finished_at", "pgbackrest", "restore_point", "tables", "files"),
+    "database": (
+        "id",
+        "kind",
+        "label",
+        "type",
+        "started_at",
+        "finished_at",
+        "pgbackrest",
+        "restore_point",
+        "tables",
+        "files",
+    ),
     "config": ("id", "kind", "started_at", "finished_at", "archive", "contents", "files"),
     "keys": ("id", "kind", "started_at", "finished_at", "archive", "contents", "files"),
 }
@@ -131,18 +142,30 @@ def problems(
         found.append(f"manifest format {manifest.get('format')!r}, expected {FORMAT}")
     kind = manifest.get("kind")
     if kind not in KINDS:
-        return found + [f"unknown kind {kind!r}, expected one of {', '.join(KINDS)}"]
+        return [*found, f"unknown kind {kind!r}, expected one of {', '.join(KINDS)}"]
     if manifest.get("status") != "complete":
         reason = manifest.get("error") or "the run did not finish"
         found.append(f"status {manifest.get('status')!r}, not complete: {reason}")
     missing = [key for key in REQUIRED[kind] if manifest.get(key) in (None, "")]
     if missing:
         found.append("incomplete manifest, missing " + ", ".join(missing))
+    found += _seal_problems(manifest) + _file_problems(manifest)
+    if kind == "database" and not found:
+        found += _repo_problems(manifest.get("label"), repo_backups, invalid_labels)
+    return found
+
+
+def _seal_problems(manifest: dict[str, Any]) -> list[str]:
     recorded = manifest.get(SEAL)
     if not recorded:
-        found.append("manifest is not sealed (no manifest_sha256)")
-    elif recorded != hashlib.sha256(canonical(manifest)).hexdigest():
-        found.append("manifest_sha256 does not match its content (edited or truncated)")
+        return ["manifest is not sealed (no manifest_sha256)"]
+    if recorded != hashlib.sha256(canonical(manifest)).hexdigest():
+        return ["manifest_sha256 does not match its content (edited or truncated)"]
+    return []
+
+
+def _file_problems(manifest: dict[str, Any]) -> list[str]:
+    found = []
     for item in manifest.get("files") or []:
         path = item.get("path", "")
         if not path or not os.path.isfile(path):
@@ -151,20 +174,23 @@ def problems(
         size = os.path.getsize(path)
         if item.get("size") is not None and size != item["size"]:
             found.append(f"{path}: size {size}, manifest says {item['size']}")
-            continue
-        if item.get("sha256") and sha256_file(path) != item["sha256"]:
+        elif item.get("sha256") and sha256_file(path) != item["sha256"]:
             found.append(f"{path}: sha256 differs from the manifest")
-    if kind == "database" and not found:
-        label = manifest.get("label")
-        if repo_backups is None:
-            found.append("the pgBackRest repository could not be read")
-        elif label not in repo_backups:
-            found.append(f"pgBackRest no longer lists backup {label} (expired or removed)")
-        elif repo_backups[label].get("error"):
-            found.append(f"pgBackRest flags backup {label} with errors")
-        elif label in invalid_labels:
-            found.append(f"the last pgbackrest verify found backup {label} invalid")
     return found
+
+
+def _repo_problems(
+    label: str | None, repo_backups: dict[str, dict[str, Any]] | None, invalid_labels: set[str] | frozenset[str]
+) -> list[str]:
+    if repo_backups is None:
+        return ["the pgBackRest repository could not be read"]
+    if label not in repo_backups:
+        return [f"pgBackRest no longer lists backup {label} (expired or removed)"]
+    if repo_backups[label].get("error"):
+        return [f"pgBackRest flags backup {label} with errors"]
+    if label in invalid_labels:
+        return [f"the last pgbackrest verify found backup {label} invalid"]
+    return []
 
 
 def judge(

@@ -35,20 +35,32 @@ STATE = "/var/lib/mevops-backup"
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("inv") / "hosts.yml"
-    hostvars = dict(HOSTVARS, ansible_connection="community.docker.docker", backup_archive_identity=IDENTITY,
-                    mev_engine_keystore_password=KEYSTORE_PASSWORD, mev_engine_api_token=API_TOKEN)
+    hostvars = dict(
+        HOSTVARS,
+        ansible_connection="community.docker.docker",
+        backup_archive_identity=IDENTITY,
+        mev_engine_keystore_password=KEYSTORE_PASSWORD,
+        mev_engine_api_token=API_TOKEN,
+    )
     hosts = {HOST: hostvars}
-    path.write_text(yaml.safe_dump({"all": {"children": {"databases": {"hosts": hosts}, "engines": {"hosts": {HOST: {}}}}}}))
+    path.write_text(
+        yaml.safe_dump({"all": {"children": {"databases": {"hosts": hosts}, "engines": {"hosts": {HOST: {}}}}}})
+    )
     return path
 
 
 def playbook(inventory: Path, name: str, *args: str, **extra_vars) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_STDOUT_CALLBACK="default")
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_STDOUT_CALLBACK="default",
+    )
     argv = [str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / name), *args]
     for key, value in extra_vars.items():
         argv += ["-e", json.dumps({key: value})]
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(argv, cwd=ROOT, env=env, check=False, capture_output=True, text=True, timeout=900)
 
 
 def sh(host, command: str) -> str:
@@ -64,7 +76,7 @@ def psql(host, query: str) -> str:
 def tool(host, *args: str, env: str = "") -> tuple[int, dict]:
     result = host.run(f"{env} mevops-backup {' '.join(args)}")
     lines = [line for line in result.stdout.splitlines() if line.startswith("mevops-backup-result ")]
-    return result.rc, json.loads(lines[-1][len("mevops-backup-result "):]) if lines else {}
+    return result.rc, json.loads(lines[-1][len("mevops-backup-result ") :]) if lines else {}
 
 
 def good(host, kind: str = "database") -> list[str]:
@@ -73,8 +85,11 @@ def good(host, kind: str = "database") -> list[str]:
 
 
 def insert(host, marker: str, count: int) -> None:
-    psql(host, "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
-               f"SELECT 'ethereum', '{marker}', g FROM generate_series(1, {count}) g")
+    psql(
+        host,
+        "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
+        f"SELECT 'ethereum', '{marker}', g FROM generate_series(1, {count}) g",
+    )
 
 
 def markers(host) -> dict[str, int]:
@@ -135,16 +150,24 @@ def test_restore_refuses_without_confirmation_and_lists_what_it_replaces(host, i
 
 def test_wrong_passphrase_refuses_before_touching_data(host, inventory):
     before = sh(host, f"stat -c %i {DATA}")
-    result = playbook(inventory, "restore.yml", backup_restore_confirm=True,
-                      backup_repo_cipher_pass="a-wrong-passphrase-for-this-repository")
+    result = playbook(
+        inventory,
+        "restore.yml",
+        backup_restore_confirm=True,
+        backup_repo_cipher_pass="a-wrong-passphrase-for-this-repository",
+    )
     assert result.returncode != 0
     assert "repository cannot be read" in result.stdout
     assert sh(host, f"stat -c %i {DATA}") == before
     assert host.service("postgresql@15-main").is_running
     assert not host.file(f"{STATE}/restore-state.json").exists
     # A wrong age identity is refused the same way, before anything is stopped.
-    result = playbook(inventory, "restore.yml", backup_restore_confirm=True,
-                      backup_archive_identity="AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ")
+    result = playbook(
+        inventory,
+        "restore.yml",
+        backup_restore_confirm=True,
+        backup_archive_identity="AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ",
+    )
     assert result.returncode != 0
     assert sh(host, f"stat -c %i {DATA}") == before
     assert host.service("postgresql@15-main").is_running
@@ -155,8 +178,9 @@ def test_point_in_time_restore_keeps_exactly_the_first_rows(host, inventory):
     target = psql(host, "SELECT now()")
     time.sleep(1.5)
     insert(host, "later", 9)
-    result = playbook(inventory, "restore.yml", backup_restore_confirm=True, backup_restore_target="time",
-                      backup_restore_time=target)
+    result = playbook(
+        inventory, "restore.yml", backup_restore_confirm=True, backup_restore_target="time", backup_restore_time=target
+    )
     assert_ok(result)
     assert markers(host) == first
     assert "later" not in markers(host)
@@ -164,7 +188,7 @@ def test_point_in_time_restore_keeps_exactly_the_first_rows(host, inventory):
     # The current data was set aside, not deleted, and the engine files came back as archived.
     assert host.run(f"ls -d {DATA}.pre-restore-*").rc == 0
     assert host.file("/etc/mev/keystore/hot.json").content_string.startswith('{"version": 3')
-    assert not psql(host, "SELECT pg_is_in_recovery()") == "t"
+    assert psql(host, "SELECT pg_is_in_recovery()") == "f"
 
 
 def test_interrupted_restore_is_completed_by_a_rerun(host, inventory):
@@ -204,7 +228,7 @@ def test_drill_passes_on_a_good_backup_and_fails_on_a_tampered_one(host, invento
         assert result.returncode != 0
         assert "restore drill failed" in result.stdout
         # pgbackrest verify names the backup, and from then on it no longer counts as good.
-        rc, report = tool(host, "verify")
+        rc, _ = tool(host, "verify")
         assert rc == 1
         assert f"database-{label}" not in good(host)
     finally:
@@ -251,9 +275,12 @@ def test_full_repository_is_a_clear_error_and_lists_nothing_corrupt(host, invent
     before = good(host)
     used = int(sh(host, f"du -sk {REPO} | cut -f1"))
     # The repository moves onto a tmpfs with ~1 MB to spare; a new full backup cannot fit.
-    sh(host, f"mkdir -p /root/repo-copy && cp -a {REPO}/. /root/repo-copy/ && "
-             f"mount -t tmpfs -o size={used + 1024}k,mode=0750,uid=$(id -u postgres),gid=$(id -g postgres) tmpfs {REPO} "
-             f"&& cp -a /root/repo-copy/. {REPO}/")
+    sh(
+        host,
+        f"mkdir -p /root/repo-copy && cp -a {REPO}/. /root/repo-copy/ && "
+        f"mount -t tmpfs -o size={used + 1024}k,mode=0750,uid=$(id -u postgres),gid=$(id -g postgres) tmpfs {REPO} "
+        f"&& cp -a /root/repo-copy/. {REPO}/",
+    )
     try:
         rc, result = tool(host, "db", "--type", "full")
         assert rc == 1

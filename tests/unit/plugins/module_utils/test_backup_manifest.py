@@ -11,12 +11,21 @@ from backupfixtures import archive_manifest, database_manifest
 
 from ansible_collections.mevops.infra.plugins.module_utils import backup_manifest as bm
 
-INFO = [{"name": "mev", "status": {"code": 0, "message": "ok"},
-         "backup": [{"label": "20261121-010000F", "type": "full", "error": False},
-                    {"label": "20261121-020000F_20261121-030000I", "type": "incr", "error": True}]}]
+INFO = [
+    {
+        "name": "mev",
+        "status": {"code": 0, "message": "ok"},
+        "backup": [
+            {"label": "20261121-010000F", "type": "full", "error": False},
+            {"label": "20261121-020000F_20261121-030000I", "type": "incr", "error": True},
+        ],
+    }
+]
 
 
-def archive(tmp_path: Path, ident: str = "config-20261121T010000Z", when: str = "2026-11-21T01:00:00Z") -> dict[str, Any]:
+def archive(
+    tmp_path: Path, ident: str = "config-20261121T010000Z", when: str = "2026-11-21T01:00:00Z"
+) -> dict[str, Any]:
     return archive_manifest(tmp_path, ident, when)
 
 
@@ -67,7 +76,9 @@ def test_database_backups_are_judged_against_the_repository(tmp_path: Path) -> N
 def test_stanza_errors_and_ok_codes() -> None:
     assert bm.stanza_error(INFO, "mev") is None
     assert bm.stanza_error([{"name": "mev", "status": {"code": 2, "message": "no valid backups"}}], "mev") is None
-    assert "missing stanza path" in bm.stanza_error([{"name": "mev", "status": {"code": 1, "message": "missing stanza path"}}], "mev")
+    assert "missing stanza path" in bm.stanza_error(
+        [{"name": "mev", "status": {"code": 1, "message": "missing stanza path"}}], "mev"
+    )
     assert "not in the repository" in bm.stanza_error([], "mev")
 
 
@@ -77,7 +88,11 @@ def test_select_latest_good_by_label_and_says_why_not(tmp_path: Path) -> None:
     broken = archive(tmp_path, "config-20261122T010000Z", "2026-11-22T01:00:00Z")
     broken["status"] = "failed"
     rows = bm.judge([broken, new, old], None)
-    assert [row["id"] for row in rows] == ["config-20261120T010000Z", "config-20261121T010000Z", "config-20261122T010000Z"]
+    assert [row["id"] for row in rows] == [
+        "config-20261120T010000Z",
+        "config-20261121T010000Z",
+        "config-20261122T010000Z",
+    ]
     assert bm.select(rows, "config", None)["id"] == "config-20261121T010000Z"
     assert bm.select(rows, "config", "config-20261120T010000Z")["id"] == "config-20261120T010000Z"
     assert bm.latest_good(rows)["config"]["id"] == "config-20261121T010000Z"

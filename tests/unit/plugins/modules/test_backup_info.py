@@ -13,8 +13,8 @@ import pwd
 from pathlib import Path
 
 import pytest
-from harness import ModuleFailed
 from backupfixtures import archive_manifest, database_manifest
+from harness import ModuleFailed
 
 from ansible_collections.mevops.infra.plugins.module_utils import backup_manifest as bm
 from ansible_collections.mevops.infra.plugins.modules import backup_info
@@ -30,8 +30,13 @@ cat %(info)s
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     manifests = tmp_path / "manifests"
     manifests.mkdir()
-    info = [{"name": "mev", "status": {"code": 0, "message": "ok"},
-             "backup": [{"label": "20261121-010000F", "type": "full", "error": False}]}]
+    info = [
+        {
+            "name": "mev",
+            "status": {"code": 0, "message": "ok"},
+            "backup": [{"label": "20261121-010000F", "type": "full", "error": False}],
+        }
+    ]
     (tmp_path / "info.json").write_text(json.dumps(info))
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -61,7 +66,7 @@ def test_lists_and_selects_the_latest_good(run_module, setup) -> None:
 
 def test_a_wrong_passphrase_fails(run_module, setup) -> None:
     args, _ = setup
-    with pytest.raises(ModuleFailed, match="repository cannot be read.*wrong repository passphrase"):
+    with pytest.raises(ModuleFailed, match=r"repository cannot be read.*wrong repository passphrase"):
         run_module(backup_info, dict(args, kind="database", cipher_pass="not-the-passphrase"))
     result = run_module(backup_info, dict(args, kind="database", cipher_pass=RIGHT))
     assert result["selected"]["label"] == "20261121-010000F"

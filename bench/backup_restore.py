@@ -77,8 +77,9 @@ def generate() -> int:
     step, start = 2_000_000, 1
     while int(psql("SELECT pg_database_size('mev_bench')")) < TARGET_MB * 1024 * 1024:
         psql(
-            f"INSERT INTO bench_rows SELECT g, 'ethereum', g::numeric * 1234567891011, '0x' || md5(g::text) || md5((-g)::text), "
-            f"now() - g * interval '1 second' FROM generate_series({start}, {start + step - 1}) g"
+            "INSERT INTO bench_rows SELECT g, 'ethereum', g::numeric * 1234567891011, "
+            "'0x' || md5(g::text) || md5((-g)::text), now() - g * interval '1 second' "
+            f"FROM generate_series({start}, {start + step - 1}) g"
         )
         start += step
     psql("CHECKPOINT")

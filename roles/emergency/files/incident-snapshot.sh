@@ -2,7 +2,8 @@
 # Collect an incident snapshot of this host into OUT (argument 1); the emergency role's
 # snapshot step archives and fetches it. Read-only on the system: it writes only under OUT.
 # Environment: SNAP_HOURS, SNAP_DAYS, SNAP_UNITS (space-separated globs), SNAP_CONFIG_DIR,
-# SNAP_CHAINS (JSON list of {name, http_url}), SNAP_API_URL, SNAP_API_TOKEN (optional),
+# SNAP_CHAINS (JSON list of {name, http_url}), SNAP_API_URL, SNAP_ENV_FILE (the engine's env file,
+# read here for MEV_API_TOKEN so the token is never on a command line),
 # SNAP_ENGINE_PIP (optional pip of the engine's venv).
 set -u
 OUT=$1
@@ -20,6 +21,8 @@ run journal.txt journalctl --no-pager -o short-iso --since "-${SNAP_HOURS:-6}h" 
 run units.txt systemctl list-units --all --no-pager --plain "${units[@]}"
 run units-failed.txt systemctl --failed --no-pager --plain
 run processes.txt ps auxww --sort=-%cpu
+# Command lines can carry secrets (KEY=value, --password x): redact them.
+sed -i -E 's/((token|password|passwd|secret|private_?key)[A-Za-z_]*(=|[[:space:]]+))[^[:space:]'"'"'"]+/\1<redacted>/Ig' processes.txt
 run sockets.txt ss -tunap
 run packages.txt dpkg-query -W -f '${Package} ${Version}\n'
 if [ -n "${SNAP_ENGINE_PIP:-}" ] && [ -x "${SNAP_ENGINE_PIP}" ]; then
@@ -56,7 +59,14 @@ def get(url, token=None, body=None):
         return f"ERROR {exc}"
 api = os.environ.get("SNAP_API_URL")
 if api:
-    token = os.environ.get("SNAP_API_TOKEN") or None
+    token = None
+    try:
+        with open(os.environ.get("SNAP_ENV_FILE") or "/etc/mev/engine.env") as env:
+            for line in env:
+                if line.startswith("MEV_API_TOKEN="):
+                    token = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
     print("== engine status\n" + get(api + "/api/v1/status", token))
     print("== engine ready\n" + get(api + "/health/ready"))
     print("== pending transactions\n" + get(api + "/api/v1/transactions?status=pending&limit=1000", token))

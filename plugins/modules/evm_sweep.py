@@ -8,14 +8,14 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: evm_sweep
-short_description: Cancel a hot wallet's pending nonces and sweep its balance to one allowed address, signing with its keystore
+short_description: Cancel a hot wallet's pending nonces and sweep its balance, signing with its keystore
 version_added: "0.1.0"
 description:
   - Signs on the managed host with the V3 keystore at O(keystore) (decrypted in memory, never
     returned) and talks JSON-RPC to each chain in O(chains). This is the path that works without
     the engine - key rotation moves funds from the old key, and the emergency playbook cancels and
     withdraws with it when the engine's API does not answer. Run it only while C(mev-execution) is
-    stopped or switched off: two signers of one address race for its nonces.
+    stopped or switched off, as two signers of one address race for its nonces.
   - With O(cancel_pending=true), every pending nonce of the address (the node's C(latest) ..
     C(pending) range) is replaced by a 0-value transfer to itself, priced O(fee_bump_percent) over
     the pending transaction's fee (read from C(txpool_content) when the node has it) and at least
@@ -225,10 +225,11 @@ class Chain:
             receipt = self.client.call("eth_getTransactionReceipt", [tx_hash])
             if receipt:
                 if hex_to_int(receipt.get("status", "0x1")) != 1:
-                    raise SweepError(f"{self.name}: {what} {tx_hash} reverted")
+                    raise SweepError(f"{what} {tx_hash} reverted")
                 return receipt
             if time.monotonic() > deadline:
-                raise SweepError(f"{self.name}: no receipt for {what} {tx_hash} after {self.module.params['receipt_timeout']:g} s")
+                waited = self.module.params["receipt_timeout"]
+                raise SweepError(f"no receipt for {what} {tx_hash} after {waited:g} s")
             time.sleep(self.module.params["poll_interval"])
 
     def wait_nonces(self, latest, pending):
@@ -236,7 +237,7 @@ class Chain:
         while latest < pending:
             if time.monotonic() > deadline:
                 raise SweepError(
-                    f"{self.name}: nonces {latest}..{pending - 1} of {self.address} still pending after "
+                    f"nonces {latest}..{pending - 1} of {self.address} still pending after "
                     f"{self.module.params['receipt_timeout']:g} s; re-run with cancel_pending=true to replace them"
                 )
             time.sleep(self.module.params["poll_interval"])
@@ -259,7 +260,7 @@ def cancel(chain, latest, pending, percent, check_mode):
         except RpcError as exc:
             if "nonce too low" in str(exc).lower():  # mined meanwhile: nothing left to replace
                 continue
-            raise SweepError(f"{chain.name}: cannot replace nonce {nonce}: {exc}") from None
+            raise SweepError(f"cannot replace nonce {nonce}: {exc}") from None
         done.append({"nonce": nonce, "tx_hash": tx_hash, "replaced": replaced})
         hashes.append(tx_hash)
     for tx_hash in hashes:
@@ -349,7 +350,9 @@ def main():
     if not params["sweep"] and not params["cancel_pending"]:
         module.fail_json(msg="nothing to do: set sweep=true, cancel_pending=true or both")
     if params["fee_bump_percent"] < 10:
-        module.fail_json(msg=f"fee_bump_percent must be at least 10 (nodes refuse smaller bumps), got {params['fee_bump_percent']}")
+        module.fail_json(
+            msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
+        )
     to = params["to"]
     if params["sweep"]:
         if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):

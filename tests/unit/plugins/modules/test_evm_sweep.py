@@ -38,7 +38,7 @@ def args(node, path, **more):
     return {"keystore": str(path), "password": PASSWORD, "chains": [{"name": "dev", "url": node.url}], **more}
 
 
-def send_raw(node, account, nonce, to, value, gas_price):
+def send_raw(node, account, nonce, to, value, *, gas_price):
     tx = {"chainId": int(node.rpc("eth_chainId"), 16), "nonce": nonce, "to": to, "value": value, "gas": 21000,
           "gasPrice": gas_price}  # fmt: skip
     signed = Account.sign_transaction(tx, account.key)
@@ -129,7 +129,7 @@ def test_replaces_every_pending_nonce_then_sweeps(run_module, anvil, wallet):
     node.rpc("evm_setAutomine", [False])
     miner = None
     try:
-        originals = [send_raw(node, account, n, elsewhere, ONE_ETH // 4, price) for n in (0, 1)]
+        originals = [send_raw(node, account, n, elsewhere, ONE_ETH // 4, gas_price=price) for n in (0, 1)]
         miner = Miner(node, originals)
         miner.start()
         result = run_module(evm_sweep, args(node, path, to=target, cancel_pending=True, receipt_timeout=30))
@@ -155,7 +155,7 @@ def test_waits_for_an_interrupted_sweep_instead_of_sending_twice(run_module, anv
     fund(node, account.address, ONE_ETH)
     price = int(node.rpc("eth_gasPrice"), 16) * 2
     # What a killed run leaves: its sweep sent, not yet mined.
-    send_raw(node, account, 0, target, ONE_ETH - 21000 * price, price)
+    send_raw(node, account, 0, target, ONE_ETH - 21000 * price, gas_price=price)
     result = run_module(evm_sweep, args(node, path, to=target, receipt_timeout=30))
     entry = result["chains"][0]
     assert entry["waited_nonces"] == [0]

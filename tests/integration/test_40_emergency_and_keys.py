@@ -11,9 +11,12 @@ and leaves the engine ready with trading disabled. The rotation test runs last.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tarfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -133,6 +136,74 @@ def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, in
         devnet.systemctl(ENGINE_HOST, "restart", "mev-execution.service")
     devnet.systemctl(ENGINE_HOST, "start", "mev-execution.service", "mev-detection.service", "mev-calculation.service")
     wait_ready(devnet)
+
+
+# ---------------------------------------------------------------- snapshot and notify (read-only)
+
+
+class Webhook:
+    """A webhook receiver on the controller's loopback; keeps every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_snapshot_and_notify(devnet_ready, tmp_path):
+    devnet = devnet_ready
+    hook = Webhook()
+    try:
+        run = devnet.playbook("emergency.yml", tags="snapshot,notify", env={"MEVOPS_INCIDENT_DIR": str(tmp_path)},
+                              extra_vars={"emergency_webhooks": [{"name": "test", "url": hook.url}],
+                                          "emergency_reason": "integration test"})  # fmt: skip
+    finally:
+        hook.close()
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    (incident,) = list(tmp_path.iterdir())
+    secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password",
+                              "mev_engine_db_password", "mev_engine_redis_password")  # fmt: skip
+    hosts = {"mevops-devnet-node", "mevops-devnet-db", ENGINE_HOST}
+    for host in hosts:
+        archive = incident / f"{host}.tar.gz"
+        digest = (incident / f"{host}.tar.gz.sha256").read_text().split()[0]
+        assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest, f"{host}: sha256 does not match"
+        with tarfile.open(archive) as tar:
+            members = {m.name.split("/", 1)[-1]: m for m in tar.getmembers() if m.isfile()}
+            texts = {name: tar.extractfile(m).read().decode(errors="replace") for name, m in members.items()}
+        for name in ("MANIFEST.txt", "journal.txt", "units.txt", "processes.txt", "sockets.txt", "packages.txt",
+                     "config-changes.txt"):  # fmt: skip
+            assert name in texts, f"{host}: {name} missing from the snapshot"
+        for line in texts["MANIFEST.txt"].splitlines():
+            sha, _size, name = line.split("  ", 2)
+            assert hashlib.sha256(texts[name].encode()).hexdigest() == sha or name not in texts
+        for name, text in texts.items():
+            assert "ciphertext" not in text, f"{host}: keystore content in {name}"
+            for key, value in secrets.items():
+                assert not value or value not in text, f"{host}: {key} in {name}"
+        if host == ENGINE_HOST:
+            assert "etc-mev/engine.yml" in texts and "etc-mev/engine.env" not in texts
+            assert '"trading"' in texts["engine-and-chains.txt"], "no engine status in the snapshot"
+            assert "mev_" in texts["metrics.txt"]
+    (body,) = hook.bodies
+    assert body["reason"] == "integration test"
+    assert sorted(line.split()[0] for line in body["report"]) == sorted(hosts)
 
 
 # ---------------------------------------------------------------- emergency.yml

@@ -117,6 +117,13 @@ def wait_ready(devnet: Any, timeout: float = 120) -> None:
         time.sleep(1)
 
 
+def api_answers(devnet: Any) -> bool:
+    try:
+        return devnet.api("GET", "/health/live")[0] == 200
+    except AssertionError:  # connection refused: the snippet in the container fails
+        return False
+
+
 def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, int] | None = None) -> None:
     """Put the hot wallet back (keystore text, balances per address), start every unit, trading disabled."""
     if keystore is not None:
@@ -126,7 +133,7 @@ def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, in
         set_balance(devnet, address, wei)
     devnet.systemctl(ENGINE_HOST, "start", "mev-monitoring.service")
     deadline = time.monotonic() + 60
-    while devnet.api("GET", "/health/live")[0] != 200:
+    while not api_answers(devnet):
         assert time.monotonic() < deadline, "mev-monitoring did not come back"
         time.sleep(1)
     # Disable before execution starts again: with the API down, the stored state stayed as it was.

@@ -7,9 +7,10 @@ Takes a converged engine container (the devnet's `mevops-devnet-engine`, else th
 scratch or mev_engine scenario's container: --source), `docker commit`s it and starts --hosts
 copies from that image with the container recipe's flags (systemd as PID 1, the same
 capabilities). Each copy runs its own engine and its own Redis (where the trading state lives);
-they share the source's chains and database over its Docker network. Detection and calculation
-are stopped in the copies once they answer (an emergency stop touches the API and Redis only, and
-six full engines saturate a 2-core machine, which would be measuring the box, not the playbook).
+they share the source's chains and database over its Docker network. Detection, calculation and
+execution are stopped in the copies once they answer: an emergency stop touches the API and Redis
+only, six full engines would saturate a 2-core machine (measuring the box, not the playbook), and
+copies of one hot key must never sign (they share the source's chains).
 Then, with trading enabled on every copy before each round:
 
   one_host_s     ansible-playbook emergency.yml --tags stop_trading on the first copy, from
@@ -207,7 +208,8 @@ def main() -> int:
         inventory.chmod(0o600)
         wait_ready(hosts, token)
         for host in hosts:
-            sh("docker", "exec", host, "systemctl", "stop", "mev-detection.service", "mev-calculation.service")
+            sh("docker", "exec", host, "systemctl", "stop", "mev-execution.service", "mev-detection.service",
+               "mev-calculation.service")  # fmt: skip
         one, many, curl, loop = [], [], [], []
         for _round in range(args.rounds):
             enable_all(hosts[:1], token)

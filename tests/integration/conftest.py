@@ -128,7 +128,9 @@ class Devnet:
         """Templated (vault-decrypted) values of `names` for `host`, from the inventory."""
         missing = [n for n in names if (host, n) not in self._vars_cache]
         if missing:
-            expr = "{{ {" + ", ".join(f"'{n}': hostvars[inventory_hostname]['{n}']" for n in missing) + "} | to_json }}"
+            # A variable the inventory leaves to a role default reads as null.
+            expr = "{{ {" + ", ".join(f"'{n}': hostvars[inventory_hostname]['{n}'] | default(none)" for n in missing)
+            expr += "} | to_json }}"
             proc = subprocess.run(
                 [
                     str(BIN / "ansible"),
@@ -154,7 +156,8 @@ class Devnet:
                 raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
             # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
             payload = json.loads(proc.stdout.split("=>", 1)[1])
-            for key, value in payload["msg"].items():
+            values = payload["msg"] if isinstance(payload["msg"], dict) else json.loads(payload["msg"])
+            for key, value in values.items():
                 self._vars_cache[(host, key)] = value
         return {n: self._vars_cache[(host, n)] for n in names}
 
@@ -207,7 +210,9 @@ class Devnet:
     def api(self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST) -> tuple[int, Any]:
         """The engine API on `host` with the devnet's bearer token."""
         v = self.hostvars(host, "mev_engine_api_token", "mev_engine_api_host", "mev_engine_api_port")
-        url = f"http://{v['mev_engine_api_host']}:{v['mev_engine_api_port']}{path}"
+        # The request is made on the engine host itself; host and port default as in the mev_engine role.
+        address = v["mev_engine_api_host"] or "127.0.0.1"
+        url = f"http://{'127.0.0.1' if address == '0.0.0.0' else address}:{v['mev_engine_api_port'] or 8090}{path}"
         return self.http(
             host, method, url, json_body=json, headers={"Authorization": f"Bearer {v['mev_engine_api_token']}"}
         )

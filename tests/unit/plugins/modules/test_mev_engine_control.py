@@ -147,7 +147,10 @@ def test_wait_inflight_times_out_naming_the_transactions(run_module, engine):
 
 
 def test_cancel_pending(run_module, engine):
+    # Nothing listed: the engine is still asked (it also replaces the node's pending nonce range).
     assert run(run_module, engine.url, "cancel_pending")["changed"] is False
+    assert engine.posts == ["/api/v1/transactions/cancel"]
+    engine.posts.clear()
     engine.pending = [{"chain": "ethereum", "tx_hash": "0x01", "nonce": 3}]
     assert run(run_module, engine.url, "cancel_pending", check_mode=True)["changed"] is True
     assert engine.posts == []

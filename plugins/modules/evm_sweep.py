@@ -1,0 +1,376 @@
+#!/usr/bin/python
+# Copyright: mevops.infra developers
+# Apache License 2.0 (see galaxy.yml)
+"""Ansible module evm_sweep: replace a keystore's pending nonces and sweep its balance, signing on the host."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: evm_sweep
+short_description: Cancel a hot wallet's pending nonces and sweep its balance, signing with its keystore
+version_added: "0.1.0"
+description:
+  - Signs on the managed host with the V3 keystore at O(keystore) (decrypted in memory, never
+    returned) and talks JSON-RPC to each chain in O(chains). This is the path that works without
+    the engine - key rotation moves funds from the old key, and the emergency playbook cancels and
+    withdraws with it when the engine's API does not answer. Run it only while C(mev-execution) is
+    stopped or switched off, as two signers of one address race for its nonces.
+  - With O(cancel_pending=true), every pending nonce of the address (the node's C(latest) ..
+    C(pending) range) is replaced by a 0-value transfer to itself, priced O(fee_bump_percent) over
+    the pending transaction's fee (read from C(txpool_content) when the node has it) and at least
+    twice the node's gas price; the module waits for the replacements' receipts.
+  - With O(sweep=true), sends the whole balance minus the fee (a legacy 21000-gas transfer, so the
+    fee is exact and the address is left at zero) to O(to), waits for the receipt and reads the
+    balance again. O(to) must be in O(allowed_to) when that is given.
+  - Idempotent and safe to re-run after an interruption. Pending nonces without
+    O(cancel_pending) (a sweep sent by a run that was killed) are waited for, not sent twice; a
+    balance of zero, or too small to pay a transfer's fee (C(dust)), is not a change.
+requirements:
+  - eth_account on the managed host. Run the module with C(ansible_python_interpreter) set to the
+    engine's virtualenv, as for M(mevops.infra.evm_keystore).
+author:
+  - mevops.infra developers
+options:
+  keystore:
+    description: V3 keystore of the address to empty.
+    type: str
+    required: true
+  password:
+    description: Password of O(keystore).
+    type: str
+    required: true
+    no_log: true
+  chains:
+    description: Chains to work on.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Chain name, for results and messages.
+        type: str
+        required: true
+      url:
+        description: JSON-RPC HTTP endpoint.
+        type: str
+        required: true
+  to:
+    description: Where the balance goes (required with O(sweep=true)).
+    type: str
+  allowed_to:
+    description: When not empty, O(to) must be one of these addresses (case-insensitive); the run fails otherwise.
+    type: list
+    elements: str
+    default: []
+  sweep:
+    description: Move the balance minus the fee to O(to).
+    type: bool
+    default: true
+  cancel_pending:
+    description: Replace every pending nonce by a 0-value self-transfer before sweeping.
+    type: bool
+    default: false
+  fee_bump_percent:
+    description: How much a replacement outbids the pending transaction's fee (nodes require at least 10).
+    type: int
+    default: 25
+  receipt_timeout:
+    description: Seconds to wait for each chain's pending nonces and for each receipt.
+    type: float
+    default: 120
+  poll_interval:
+    description: Seconds between two receipt polls.
+    type: float
+    default: 0.5
+  timeout:
+    description: Seconds per JSON-RPC request.
+    type: float
+    default: 10
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Sweep the old hot key to the new one on every chain
+  mevops.infra.evm_sweep:
+    keystore: /etc/mev/keystore/hot.json
+    password: "{{ mev_engine_keystore_password }}"
+    chains: "{{ mev_engine_chains | map(attribute='name') | zip(mev_engine_chains | map(attribute='http_url'))
+                | map('zip', ['name', 'url']) | map('map', 'reverse') | map('community.general.dict') }}"
+    to: "{{ new_address }}"
+  vars:
+    ansible_python_interpreter: /opt/mev/current/venv/bin/python
+  no_log: true
+
+- name: Cancel what is pending and withdraw to the cold wallet (engine API down)
+  mevops.infra.evm_sweep:
+    keystore: /etc/mev/keystore/hot.json
+    password: "{{ mev_engine_keystore_password }}"
+    chains: [{name: ethereum, url: "http://127.0.0.1:8545"}]
+    to: "{{ mev_engine_cold_wallet }}"
+    allowed_to: ["{{ mev_engine_cold_wallet }}"]
+    cancel_pending: true
+  vars:
+    ansible_python_interpreter: /opt/mev/current/venv/bin/python
+"""
+
+RETURN = r"""
+address:
+  description: Checksummed address of O(keystore).
+  returned: always
+  type: str
+chains:
+  description:
+    - One entry per chain - chain, state (C(swept), C(empty), C(dust), C(cancelled_only); C(would_sweep)
+      in check mode), balance_wei before, swept_wei, fee_wei, tx_hash of the sweep, remaining_wei
+      after, cancelled (nonce, tx_hash, replaced - the hash it outbid or null) and waited_nonces
+      (pending nonces that were waited for, not replaced). Amounts are integers in wei.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import json
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
+    JsonRpcClient,
+    RpcError,
+    RpcFailure,
+    display_url,
+    hex_to_int,
+)
+
+try:
+    from eth_account import Account
+
+    HAS_ETH_ACCOUNT = True
+except ImportError:
+    HAS_ETH_ACCOUNT = False
+
+TRANSFER_GAS = 21000
+
+
+class SweepError(Exception):
+    """A chain refused or did not finish in time; the message names chain and nonce."""
+
+
+def bump(value, percent):
+    return -(-value * (100 + percent) // 100)
+
+
+def same(a, b):
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
+
+
+class Chain:
+    """One chain seen from one address: nonces, fees, signing and receipts."""
+
+    def __init__(self, module, spec, key, address):
+        self.module = module
+        self.name = spec["name"]
+        self.url = spec["url"]
+        self.client = JsonRpcClient(spec["url"], timeout=module.params["timeout"])
+        self._key = key
+        self.address = address
+        self.chain_id = hex_to_int(self.client.call("eth_chainId"))
+
+    def nonce(self, block):
+        return hex_to_int(self.client.call("eth_getTransactionCount", [self.address, block]))
+
+    def balance(self):
+        return hex_to_int(self.client.call("eth_getBalance", [self.address, "latest"]))
+
+    def gas_price(self):
+        return 2 * hex_to_int(self.client.call("eth_gasPrice"))
+
+    def pending_fees(self):
+        """nonce -> (hash, highest fee per gas) of this address's pending transactions, when the node tells."""
+        try:
+            content = self.client.call("txpool_content")
+        except RpcError:
+            return {}
+        found = {}
+        for section in ("pending", "queued"):
+            for sender, by_nonce in ((content or {}).get(section) or {}).items():
+                if not same(sender, self.address):
+                    continue
+                for nonce, tx in by_nonce.items():
+                    fee = tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x0"
+                    found[int(nonce)] = (tx.get("hash"), hex_to_int(fee))
+        return found
+
+    def send(self, nonce, to, value, gas_price):
+        tx = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "to": self.address if to is None else to,
+            "value": value,
+            "gas": TRANSFER_GAS,
+            "gasPrice": gas_price,
+        }
+        signed = Account.sign_transaction(tx, self._key)
+        raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
+        return self.client.call("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
+
+    def receipt(self, tx_hash, what):
+        deadline = time.monotonic() + self.module.params["receipt_timeout"]
+        while True:
+            receipt = self.client.call("eth_getTransactionReceipt", [tx_hash])
+            if receipt:
+                if hex_to_int(receipt.get("status", "0x1")) != 1:
+                    raise SweepError(f"{what} {tx_hash} reverted")
+                return receipt
+            if time.monotonic() > deadline:
+                waited = self.module.params["receipt_timeout"]
+                raise SweepError(f"no receipt for {what} {tx_hash} after {waited:g} s")
+            time.sleep(self.module.params["poll_interval"])
+
+    def wait_nonces(self, latest, pending):
+        deadline = time.monotonic() + self.module.params["receipt_timeout"]
+        while latest < pending:
+            if time.monotonic() > deadline:
+                raise SweepError(
+                    f"nonces {latest}..{pending - 1} of {self.address} still pending after "
+                    f"{self.module.params['receipt_timeout']:g} s; re-run with cancel_pending=true to replace them"
+                )
+            time.sleep(self.module.params["poll_interval"])
+            latest = self.nonce("latest")
+        return latest
+
+
+def cancel(chain, latest, pending, percent, check_mode):
+    fees = chain.pending_fees()
+    base = chain.gas_price()
+    done, hashes = [], []
+    for nonce in range(latest, pending):
+        replaced, fee = fees.get(nonce, (None, 0))
+        price = max(base, bump(fee, percent))
+        if check_mode:
+            done.append({"nonce": nonce, "tx_hash": None, "replaced": replaced})
+            continue
+        try:
+            tx_hash = chain.send(nonce, None, 0, price)
+        except RpcError as exc:
+            if "nonce too low" in str(exc).lower():  # mined meanwhile: nothing left to replace
+                continue
+            raise SweepError(f"cannot replace nonce {nonce}: {exc}") from None
+        done.append({"nonce": nonce, "tx_hash": tx_hash, "replaced": replaced})
+        hashes.append(tx_hash)
+    for tx_hash in hashes:
+        chain.receipt(tx_hash, "replacement")
+    return done
+
+
+def work(module, chain):
+    params = module.params
+    entry = {"chain": chain.name, "cancelled": [], "waited_nonces": [], "tx_hash": None, "swept_wei": 0, "fee_wei": 0}
+    latest, pending = chain.nonce("latest"), chain.nonce("pending")
+    if pending > latest:
+        if params["cancel_pending"]:
+            entry["cancelled"] = cancel(chain, latest, pending, params["fee_bump_percent"], module.check_mode)
+        elif not module.check_mode:
+            entry["waited_nonces"] = list(range(latest, pending))
+            chain.wait_nonces(latest, pending)
+    balance = chain.balance()
+    entry["balance_wei"] = balance
+    entry["remaining_wei"] = balance
+    if not params["sweep"]:
+        entry["state"] = "cancelled_only"
+        return entry
+    price = chain.gas_price()
+    fee = TRANSFER_GAS * price
+    if balance == 0:
+        entry["state"] = "empty"
+        return entry
+    if balance <= fee:
+        entry["state"] = "dust"
+        return entry
+    entry.update(swept_wei=balance - fee, fee_wei=fee)
+    if module.check_mode:
+        entry["state"] = "would_sweep"
+        return entry
+    entry["tx_hash"] = chain.send(chain.nonce("pending"), params["to"], balance - fee, price)
+    chain.receipt(entry["tx_hash"], "sweep")
+    entry["remaining_wei"] = chain.balance()
+    entry["state"] = "swept"
+    return entry
+
+
+def load_key(module):
+    path = module.params["keystore"]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        module.fail_json(msg=f"cannot read keystore {path}: {exc.strerror}")
+    except ValueError as exc:
+        module.fail_json(msg=f"keystore {path} is not JSON: {exc}")
+    try:
+        key = Account.decrypt(document, module.params["password"])
+    except ValueError:
+        module.fail_json(msg=f"keystore {path} does not decrypt with the given password (MAC mismatch)")
+    except (KeyError, TypeError, AttributeError):
+        module.fail_json(msg=f"keystore {path} is not a V3 keystore")
+    return key, Account.from_key(key).address
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "keystore": {"type": "str", "required": True},
+            "password": {"type": "str", "required": True, "no_log": True},
+            "chains": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {"name": {"type": "str", "required": True}, "url": {"type": "str", "required": True}},
+            },
+            "to": {"type": "str"},
+            "allowed_to": {"type": "list", "elements": "str", "default": []},
+            "sweep": {"type": "bool", "default": True},
+            "cancel_pending": {"type": "bool", "default": False},
+            "fee_bump_percent": {"type": "int", "default": 25},
+            "receipt_timeout": {"type": "float", "default": 120},
+            "poll_interval": {"type": "float", "default": 0.5},
+            "timeout": {"type": "float", "default": 10},
+        },
+        required_if=[("sweep", True, ("to",))],
+        supports_check_mode=True,
+    )
+    if not HAS_ETH_ACCOUNT:
+        module.fail_json(msg=missing_required_lib("eth_account") + " (run the module with the engine venv's python)")
+    params = module.params
+    if not params["sweep"] and not params["cancel_pending"]:
+        module.fail_json(msg="nothing to do: set sweep=true, cancel_pending=true or both")
+    if params["fee_bump_percent"] < 10:
+        module.fail_json(
+            msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
+        )
+    to = params["to"]
+    if params["sweep"]:
+        if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):
+            module.fail_json(msg=f"to must be an address (0x and 40 hex digits), got {to!r}")
+        if params["allowed_to"] and not any(same(to, a) for a in params["allowed_to"]):
+            module.fail_json(msg=f"refusing to send to {to}: not in allowed_to ({', '.join(params['allowed_to'])})")
+    key, address = load_key(module)
+    results = []
+    for spec in params["chains"]:
+        try:
+            chain = Chain(module, spec, key, address)
+            results.append(work(module, chain))
+        except (RpcFailure, SweepError) as exc:
+            where = f"{spec['name']} ({display_url(spec['url'])})"
+            module.fail_json(msg=f"{where}: {exc}", address=address, chains=results)
+    changed = any(r["state"] in ("swept", "would_sweep") or r["cancelled"] for r in results)
+    module.exit_json(changed=changed, address=address, chains=results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""Emergency and key rotation on the devnet (issue 9).
+
+emergency.yml: trading stopped, every pending nonce replaced, the hot wallet swept to the cold
+wallet - once with the engine's API answering, once with it stopped beforehand - and no secret
+in the -vvv output. rotate_keys.yml: a scheduled rotation killed right after its sweep (fault
+injection) completes on re-run, ending with the engine trading on the new address, the old one
+empty on every chain, archived on the controller and gone from the host; no key or password in
+the output. Each test puts the devnet's wallet back (its contracts are owned by the original key)
+and leaves the engine ready with trading disabled. The rotation test runs last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+ENGINE_HOST = "mevops-devnet-engine"
+
+KEYSTORE = "/etc/mev/keystore/hot.json"
+WEI = 10**18
+
+
+def keystore_document(devnet: Any) -> dict[str, Any]:
+    return json.loads(devnet.exec(ENGINE_HOST, "cat", KEYSTORE).stdout)
+
+
+def hot_account(devnet: Any) -> Any:
+    """The engine's hot key, decrypted in the test (to send transactions and to grep outputs for it)."""
+    password = devnet.hostvars(ENGINE_HOST, "mev_engine_keystore_password")["mev_engine_keystore_password"]
+    return Account.from_key(Account.decrypt(keystore_document(devnet), password))
+
+
+def balance(devnet: Any, chain: str, address: str) -> int:
+    return int(devnet.rpc(chain, "eth_getBalance", [address, "latest"]), 16)
+
+
+def nonces(devnet: Any, chain: str, address: str) -> tuple[int, int]:
+    latest = int(devnet.rpc(chain, "eth_getTransactionCount", [address, "latest"]), 16)
+    pending = int(devnet.rpc(chain, "eth_getTransactionCount", [address, "pending"]), 16)
+    return latest, pending
+
+
+def set_balance(devnet: Any, address: str, wei: int) -> None:
+    for chain in devnet.chains():
+        devnet.rpc(chain["name"], "anvil_setBalance", [address, hex(wei)])
+
+
+def send_pending(devnet: Any, chain: str, account: Any, count: int) -> list[str]:
+    """`count` transfers from the hot wallet priced just above the base fee, left pending (mining paused)."""
+    chain_id = int(devnet.rpc(chain, "eth_chainId"), 16)
+    base = int(devnet.rpc(chain, "eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
+    first = nonces(devnet, chain, account.address)[1]
+    hashes = []
+    for nonce in range(first, first + count):
+        tx = {"chainId": chain_id, "nonce": nonce, "to": Account.create().address, "value": WEI // 10,
+              "gas": 21000, "gasPrice": base + base // 10}  # fmt: skip
+        signed = Account.sign_transaction(tx, account.key)
+        raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
+        hashes.append(devnet.rpc(chain, "eth_sendRawTransaction", ["0x" + bytes(raw).hex()]))
+    return hashes
+
+
+class Miner(threading.Thread):
+    """With `chain`'s interval mining paused: mines a block whenever the pool holds transactions
+    and none of `originals` is among them (they were replaced), so a test sees replacement, not a race."""
+
+    def __init__(self, devnet: Any, chain: str, originals: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.devnet, self.chain, self.originals = devnet, chain, {h.lower() for h in originals}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                pool = self.devnet.rpc(self.chain, "txpool_content")
+                hashes = {tx["hash"].lower() for txs in pool["pending"].values() for tx in txs.values()}
+                if hashes and not hashes & self.originals:
+                    self.devnet.rpc(self.chain, "evm_mine")
+            except (AssertionError, ValueError, KeyError):
+                pass  # a slow docker exec; try again
+            time.sleep(0.3)
+
+
+class PausedMining:
+    """Context: `chain`'s interval mining off, a Miner on, and both restored on exit."""
+
+    def __init__(self, devnet: Any, chain: str) -> None:
+        self.devnet, self.chain, self.miner = devnet, chain, None
+
+    def __enter__(self) -> PausedMining:
+        self.devnet.rpc(self.chain, "evm_setIntervalMining", [0])
+        return self
+
+    def mine_when_replaced(self, originals: list[str]) -> None:
+        self.miner = Miner(self.devnet, self.chain, originals)
+        self.miner.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.miner:
+            self.miner.halt.set()
+            self.miner.join(timeout=10)
+        self.devnet.rpc(self.chain, "evm_setIntervalMining", [1])
+
+
+def wait_ready(devnet: Any, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not devnet.engine_ready():
+        assert time.monotonic() < deadline, f"engine not ready after {timeout:g} s"
+        time.sleep(1)
+
+
+def api_answers(devnet: Any) -> bool:
+    try:
+        return devnet.api("GET", "/health/live")[0] == 200
+    except AssertionError:  # connection refused: the snippet in the container fails
+        return False
+
+
+def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, int] | None = None) -> None:
+    """Put the hot wallet back (keystore text, balances per address), start every unit, trading disabled."""
+    if keystore is not None:
+        devnet.exec(ENGINE_HOST, "sh", "-c", f"cat > {KEYSTORE} && chown mev:mev {KEYSTORE} && chmod 0600 {KEYSTORE}",
+                    input=keystore)  # fmt: skip
+    for address, wei in (funds or {}).items():
+        set_balance(devnet, address, wei)
+    devnet.systemctl(ENGINE_HOST, "start", "mev-monitoring.service")
+    deadline = time.monotonic() + 60
+    while not api_answers(devnet):
+        assert time.monotonic() < deadline, "mev-monitoring did not come back"
+        time.sleep(1)
+    # Disable before execution starts again: with the API down, the stored state stayed as it was.
+    status, body = devnet.api("POST", "/api/v1/trading/disable", {"reason": "integration test restore"})
+    assert status == 200, body
+    if keystore is not None:
+        devnet.systemctl(ENGINE_HOST, "restart", "mev-execution.service")
+    devnet.systemctl(ENGINE_HOST, "start", "mev-execution.service", "mev-detection.service", "mev-calculation.service")
+    wait_ready(devnet)
+
+
+# ---------------------------------------------------------------- snapshot and notify (read-only)
+
+
+class Webhook:
+    """A webhook receiver on the controller's loopback; keeps every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_snapshot_and_notify(devnet_ready, tmp_path):
+    devnet = devnet_ready
+    hook = Webhook()
+    try:
+        run = devnet.playbook("emergency.yml", tags="snapshot,notify", env={"MEVOPS_INCIDENT_DIR": str(tmp_path)},
+                              extra_vars={"emergency_webhooks": [{"name": "test", "url": hook.url}],
+                                          "emergency_reason": "integration test"})  # fmt: skip
+    finally:
+        hook.close()
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    (incident,) = list(tmp_path.iterdir())
+    secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password",
+                              "mev_engine_db_password", "mev_engine_redis_password")  # fmt: skip
+    hosts = {"mevops-devnet-node", "mevops-devnet-db", ENGINE_HOST}
+    for host in hosts:
+        archive = incident / f"{host}.tar.gz"
+        digest = (incident / f"{host}.tar.gz.sha256").read_text().split()[0]
+        assert hashlib.sha256(archive.read_bytes()).hexdigest() == digest, f"{host}: sha256 does not match"
+        with tarfile.open(archive) as tar:
+            members = {m.name.split("/", 1)[-1]: m for m in tar.getmembers() if m.isfile()}
+            texts = {name: tar.extractfile(m).read().decode(errors="replace") for name, m in members.items()}
+        for name in ("MANIFEST.txt", "journal.txt", "units.txt", "processes.txt", "sockets.txt", "packages.txt",
+                     "config-changes.txt"):  # fmt: skip
+            assert name in texts, f"{host}: {name} missing from the snapshot"
+        for line in texts["MANIFEST.txt"].splitlines():
+            sha, _size, name = line.split("  ", 2)
+            assert hashlib.sha256(texts[name].encode()).hexdigest() == sha or name not in texts
+        for name, text in texts.items():
+            assert "ciphertext" not in text, f"{host}: keystore content in {name}"
+            for key, value in secrets.items():
+                assert not value or value not in text, f"{host}: {key} in {name}"
+        if host == ENGINE_HOST:
+            assert "etc-mev/engine.yml" in texts and "etc-mev/engine.env" not in texts
+            assert '"trading"' in texts["engine-and-chains.txt"], "no engine status in the snapshot"
+            assert "mev_" in texts["metrics.txt"]
+    (body,) = hook.bodies
+    assert body["reason"] == "integration test"
+    assert sorted(line.split()[0] for line in body["report"]) == sorted(hosts)
+
+
+# ---------------------------------------------------------------- emergency.yml
+
+FUNDS = 10 * WEI
+STEPS = "stop_trading,cancel_pending,withdraw"
+
+
+@pytest.fixture
+def funded(devnet_ready):
+    """Trading on, the hot wallet holding FUNDS on every chain; restored afterwards."""
+    devnet = devnet_ready
+    account = hot_account(devnet)
+    before = {c["name"]: balance(devnet, c["name"], account.address) for c in devnet.chains()}
+    set_balance(devnet, account.address, FUNDS)
+    status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "integration test"})
+    assert status == 200, body
+    yield devnet, account
+    restore_engine(devnet, funds={account.address: max(before.values())})
+
+
+def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
+    for c in devnet.chains():
+        name = c["name"]
+        latest, pending = nonces(devnet, name, account.address)
+        assert latest == pending, f"{name}: nonces {latest}..{pending - 1} still pending"
+        assert balance(devnet, name, account.address) == 0, f"{name}: hot wallet not emptied"
+        assert balance(devnet, name, cold) - cold_before[name] > FUNDS - WEI // 100, f"{name}: cold wallet not credited"
+    for tx_hash in originals:
+        assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None, f"{tx_hash} was mined, not replaced"
+
+
+def run_emergency(devnet, account, verbosity=0):
+    chain = devnet.chains()[0]["name"]
+    cold = devnet.hostvars(ENGINE_HOST, "mev_engine_cold_wallet")["mev_engine_cold_wallet"]
+    cold_before = {c["name"]: balance(devnet, c["name"], cold) for c in devnet.chains()}
+    with PausedMining(devnet, chain) as mining:
+        originals = send_pending(devnet, chain, account, 2)
+        assert nonces(devnet, chain, account.address)[1] - nonces(devnet, chain, account.address)[0] == 2
+        mining.mine_when_replaced(originals)
+        run = devnet.playbook("emergency.yml", tags=STEPS, verbosity=verbosity,
+                              extra_vars={"emergency_reason": "integration test"})  # fmt: skip
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    check_emptied(devnet, account, cold, cold_before, originals=originals, chain=chain)
+    return run
+
+
+def test_emergency_with_the_api_answering(funded):
+    devnet, account = funded
+    run = run_emergency(devnet, account, verbosity=3)
+    assert devnet.trading_state() == "emergency_stop"
+    assert f"{ENGINE_HOST} stop_trading: API: trading enabled -> emergency_stop" in run.stdout
+    secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password")
+    for name, value in [*secrets.items(), ("hot key", account.key.hex().removeprefix("0x"))]:
+        assert value not in run.stdout + run.stderr, f"{name} appears in the -vvv output"
+
+
+def test_emergency_with_the_api_stopped_beforehand(funded):
+    devnet, account = funded
+    devnet.systemctl(ENGINE_HOST, "stop", "mev-monitoring.service")
+    run = run_emergency(devnet, account)
+    assert not devnet.unit_active(ENGINE_HOST, "mev-execution.service"), "mev-execution still runs: trading not off"
+    assert "API did not answer" in run.stdout
+    assert "on the host with the keystore" in run.stdout
+
+
+# ---------------------------------------------------------------- rotate_keys.yml (last: it changes the key)
+
+STATE_DIR = "/var/lib/mevops/key-rotation"
+
+
+@pytest.fixture
+def original_key(devnet_ready):
+    devnet = devnet_ready
+    account = hot_account(devnet)
+    text = json.dumps(keystore_document(devnet))
+    before = max(balance(devnet, c["name"], account.address) for c in devnet.chains())
+    set_balance(devnet, account.address, 5 * WEI)
+    yield devnet, account
+    restore_engine(devnet, keystore=text, funds={account.address: before})
+    devnet.exec(ENGINE_HOST, "rm", "-rf", STATE_DIR, f"{KEYSTORE.rsplit('/', 1)[0]}/next.json")
+
+
+def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, tmp_path):
+    devnet, old = original_key
+    env = {"MEVOPS_KEY_ARCHIVE_DIR": str(tmp_path)}
+    status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "before rotation"})
+    assert status == 200, body
+
+    first = devnet.playbook("rotate_keys.yml", extra_vars={"_key_rotation_fault": "after_sweep"}, env=env)
+    assert first.returncode != 0, "the fault injection did not stop the run"
+    assert "fault injected after the sweep" in first.stdout
+    state = json.loads(devnet.exec(ENGINE_HOST, "cat", f"{STATE_DIR}/state.json").stdout)
+    assert state["phase"] == "stopped" and state["old_address"] == old.address and state["was_enabled"] is True
+    new_address = state["new_address"]
+    for chain in devnet.chains():
+        assert balance(devnet, chain["name"], old.address) == 0, "the sweep did not empty the old key"
+    assert hot_account(devnet).address == old.address, "the engine switched keys before the run finished"
+
+    second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
+    assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-2000:]
+
+    new = hot_account(devnet)
+    assert new.address == new_address
+    assert devnet.trading_state() == "enabled", "a scheduled rotation re-enables trading that was on"
+    status, metrics = devnet.api("GET", "/metrics")
+    assert f'address="{new_address}"' in str(metrics)
+    for chain in devnet.chains():
+        assert balance(devnet, chain["name"], old.address) == 0
+        assert balance(devnet, chain["name"], new_address) > 4 * WEI
+    archived = list((tmp_path / ENGINE_HOST).glob(f"{old.address}-*.json"))
+    assert len(archived) == 1, "the old keystore is not in the key archive"
+    password = devnet.hostvars(ENGINE_HOST, "mev_engine_keystore_password")["mev_engine_keystore_password"]
+    assert Account.from_key(Account.decrypt(json.loads(archived[0].read_text()), password)).address == old.address
+    left = devnet.exec(ENGINE_HOST, "ls", STATE_DIR).stdout.split()
+    assert left == [f"done-{old.address}.json"], f"old keystore or state left on the host: {left}"
+
+    output = first.stdout + first.stderr + second.stdout + second.stderr
+    for name, value in [("keystore password", password), ("old key", old.key.hex().removeprefix("0x")),
+                        ("new key", new.key.hex().removeprefix("0x"))]:  # fmt: skip
+        assert value not in output, f"the {name} appears in the output"

@@ -65,7 +65,7 @@ def health_node_rows(results: Any, host: str, age_warning: float = 30, age_criti
     for result in results or []:
         item = result.get("item") or {}
         chain = f"chain {item.get('name') or result.get('url')}"
-        if result.get("failed") and "state" not in result:
+        if "state" not in result:
             rows.append(_row(host, "node sync", chain, "critical", f"check failed: {result.get('msg', 'no message')}"))
             continue
         state = result.get("state")
@@ -110,18 +110,38 @@ def health_node_rows(results: Any, host: str, age_warning: float = 30, age_criti
     return rows
 
 
-def health_unit_rows(services: Any, units: Any, host: str) -> list[dict]:
-    """ansible.builtin.service_facts' `services` against the units that must run."""
+def _systemctl_show(text: str) -> dict[str, dict[str, str]]:
+    """`systemctl show --property=Id,LoadState,ActiveState,SubState <units>` -> {Id: {property: value}}."""
+    units: dict[str, dict[str, str]] = {}
+    for block in str(text or "").strip().split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            units[props["Id"]] = props
+    return units
+
+
+def health_unit_rows(show: Any, units: Any, host: str) -> list[dict]:
+    """The output of `systemctl show --property=Id,LoadState,ActiveState,SubState` for the units
+    that must run: each one loaded and active (running)."""
+    states = _systemctl_show(show)
     rows = []
     for unit in units or []:
         name = unit if unit.endswith(".service") else f"{unit}.service"
-        service = (services or {}).get(name)
-        if service is None:
+        props = states.get(name)
+        if props is None or props.get("LoadState") == "not-found":
             rows.append(_row(host, "engine unit", name, "critical", "unit not installed"))
-        elif service.get("state") != "running":
-            rows.append(_row(host, "engine unit", name, "critical", f"{service.get('state')} (must be running)"))
+        elif props.get("ActiveState") != "active":
+            rows.append(
+                _row(
+                    host,
+                    "engine unit",
+                    name,
+                    "critical",
+                    f"{props.get('ActiveState')} ({props.get('SubState')}); must be active",
+                )
+            )
         else:
-            rows.append(_row(host, "engine unit", name, "ok", "running"))
+            rows.append(_row(host, "engine unit", name, "ok", f"active ({props.get('SubState')})"))
     return rows
 
 
@@ -143,7 +163,7 @@ def health_ready_row(result: Any, host: str, url: str = "") -> dict:
 def health_trading_row(result: Any, host: str) -> dict:
     """mevops.infra.mev_engine_control action=status: trading state, as information."""
     result = result or {}
-    if result.get("failed"):
+    if result.get("failed") or "trading" not in result:
         return _row(host, "engine", "trading", "critical", f"status unreadable: {result.get('msg')}")
     trading = result.get("trading") or {}
     state = trading.get("state", "unknown")
@@ -157,7 +177,7 @@ def health_trading_row(result: Any, host: str) -> dict:
 def health_balance_rows(result: Any, host: str, warning_eth: Any = None, critical_eth: Any = None) -> list[dict]:
     """mevops.infra.evm_balance's balances (each with a level) -> one row per chain and address."""
     result = result or {}
-    if result.get("failed"):
+    if result.get("failed") or result.get("msg") or "balances" not in result:
         return [_row(host, "wallet balance", "hot wallet", "critical", f"balances unreadable: {result.get('msg')}")]
     rows = []
     for entry in result.get("balances") or []:
@@ -175,7 +195,7 @@ def health_balance_rows(result: Any, host: str, warning_eth: Any = None, critica
 def health_resource_rows(result: Any, host: str) -> list[dict]:
     """mevops.infra.host_resources: one row per finding, or one ok row with the main figures."""
     result = result or {}
-    if result.get("failed"):
+    if result.get("failed") or "status" not in result:
         return [_row(host, "resources", "host", "critical", f"not sampled: {result.get('msg')}")]
     findings = result.get("findings") or []
     if findings:

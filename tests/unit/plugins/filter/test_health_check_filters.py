@@ -75,14 +75,34 @@ def test_node_rows_flag_a_wrong_chain_id():
     assert "chain id 5" in result["reason"]
 
 
-def test_unit_rows_require_running():
-    services = {
-        "mev-monitoring.service": {"state": "running"},
-        "mev-detection.service": {"state": "stopped"},
-        "mev-calculation.service": {"state": "failed"},
-    }
-    rows = health_unit_rows(services, ["mev-monitoring", "mev-detection", "mev-calculation", "mev-execution"], "e")
+SHOW = """Id=mev-monitoring.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+
+Id=mev-detection.service
+LoadState=loaded
+ActiveState=inactive
+SubState=dead
+
+Id=mev-calculation.service
+LoadState=loaded
+ActiveState=activating
+SubState=auto-restart
+
+Id=mev-execution.service
+LoadState=not-found
+ActiveState=inactive
+SubState=dead
+"""
+
+
+def test_unit_rows_require_active():
+    rows = health_unit_rows(SHOW, ["mev-monitoring", "mev-detection", "mev-calculation", "mev-execution"], "e")
     assert [r["severity"] for r in rows] == ["ok", "critical", "critical", "critical"]
+    assert rows[0]["reason"] == "active (running)"
+    assert rows[1]["reason"] == "inactive (dead); must be active"
+    assert rows[2]["reason"] == "activating (auto-restart); must be active"
     assert rows[3]["reason"] == "unit not installed"
     assert rows[1]["target"] == "mev-detection.service"
 
@@ -118,12 +138,16 @@ def test_balance_rows_carry_the_module_level():
     assert [r["severity"] for r in rows] == ["critical", "ok"]
     assert rows[0]["reason"] == "0.05 ETH (critical under 0.1)"
     assert rows[0]["target"].startswith("ethereum 0xabab")
-    assert health_balance_rows({"failed": True, "msg": "base: connection refused"}, "e")[0]["severity"] == "critical"
+    # failed_when: false keeps the module's message and an empty list; the row says why.
+    [down] = health_balance_rows({"failed": False, "msg": "cannot read balances: base: refused", "balances": []}, "e")
+    assert down["severity"] == "critical"
+    assert down["reason"] == "balances unreadable: cannot read balances: base: refused"
 
 
 def test_resource_rows_are_findings_or_one_summary():
     clean = health_resource_rows(
         {
+            "status": "ok",
             "findings": [],
             "memory": {"used_percent": 40.0},
             "cpu": {"percent": 3.0},
@@ -133,7 +157,11 @@ def test_resource_rows_are_findings_or_one_summary():
     )
     assert clean == [row("h", "ok", "resources", "host", "cpu 3.0 %, memory 40.0 %, disk / 51 %")]
     findings = health_resource_rows(
-        {"findings": [{"resource": "disk /data", "severity": "critical", "message": "disk /data 91 % used"}]}, "h"
+        {
+            "status": "critical",
+            "findings": [{"resource": "disk /data", "severity": "critical", "message": "disk /data 91 % used"}],
+        },
+        "h",
     )
     assert findings[0]["severity"] == "critical" and findings[0]["target"] == "disk /data"
 

@@ -1,0 +1,93 @@
+"""Planned maintenance against the devnet: trading comes back as it was (enabled before →
+enabled after; disabled before → disabled after), and a transaction in flight when the
+window opens is mined, not lost, before the units stop."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+ENGINE = "mevops-devnet-engine"
+NODE = "mevops-devnet-node"
+
+
+def trading_state(devnet) -> str:
+    status, body = devnet.api("GET", "/api/v1/status")
+    assert status == 200, body
+    return body["trading"]["state"]
+
+
+def test_maintenance_leaves_enabled_trading_enabled(devnet, devnet_ready):
+    status, body = devnet.api("POST", "/api/v1/trading/enable", json={"reason": "test_22 before maintenance"})
+    assert status == 200, body
+    try:
+        done = devnet.playbook("maintenance.yml", extra_vars={"maintenance_tasks": ["logs"]})
+        assert done.returncode == 0, done.stdout[-4000:]
+        assert trading_state(devnet) == "enabled"
+        for unit in ("mev-monitoring", "mev-detection", "mev-calculation", "mev-execution"):
+            assert devnet.exec(ENGINE, "systemctl", "is-active", f"{unit}.service").stdout.strip() == "active"
+        # The window's silence is gone again.
+        silences = devnet.exec(
+            ENGINE,
+            "python3",
+            "-c",
+            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9093/api/v2/silences').read().decode())",
+        )
+        active = [s for s in json.loads(silences.stdout) if s["status"]["state"] == "active"]
+        assert not [s for s in active if s["comment"] == "mevops planned maintenance"]
+    finally:
+        devnet.api("POST", "/api/v1/trading/disable", json={"reason": "test_22 done"})
+
+
+def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready):
+    assert trading_state(devnet) == "disabled"
+    chain = devnet.hostvars(ENGINE)["mev_engine_chains"][0]["name"]
+    keystore = devnet.hostvars(ENGINE).get("mev_engine_keystore_path", "/etc/mev/keystore/hot.json")
+    hot = "0x" + json.loads(devnet.exec(ENGINE, "cat", keystore).stdout)["address"].removeprefix("0x")
+    balance = devnet.rpc(chain, "eth_getBalance", [hot, "latest"])
+    block_time = int(devnet.hostvars(NODE).get("evm_node_block_time", 1))
+    # Hold the chain's blocks so the withdrawal stays in flight while the window opens.
+    devnet.rpc(chain, "evm_setIntervalMining", [0])
+    try:
+        status, body = devnet.api("POST", "/api/v1/wallet/withdraw", json={"chain": chain})
+        assert status == 200, body
+        tx_hash = body["tx_hash"]
+        assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None
+        started = time.time()
+        result = {}
+        run = threading.Thread(
+            target=lambda: result.update(done=devnet.playbook("maintenance.yml", extra_vars={"maintenance_tasks": []}))
+        )
+        run.start()
+        time.sleep(12)  # the playbook is waiting for the transaction by now (or still getting there)
+        held_at = int(devnet.rpc(chain, "eth_blockNumber", []), 16)
+        assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None
+    finally:
+        devnet.rpc(chain, "evm_setIntervalMining", [block_time])
+    run.join(timeout=600)
+    done = result["done"]
+    assert done.returncode == 0, done.stdout[-4000:]
+    receipt = devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash])
+    assert receipt is not None and int(receipt["status"], 16) == 1
+    assert int(receipt["blockNumber"], 16) > held_at  # mined after the window opened
+    mined_at = int(devnet.rpc(chain, "eth_getBlockByNumber", [receipt["blockNumber"], False])["timestamp"], 16)
+    # The engine followed it to its receipt: recorded as done, not pending or dropped.
+    status, listing = devnet.api("GET", f"/api/v1/transactions?chain={chain}&limit=50")
+    assert status == 200, listing
+    [row] = [r for r in listing["transactions"] if r["tx_hash"].lower() == tx_hash.lower()]
+    assert row["status"] == "confirmed", row
+    # mev-execution stopped only after the transaction was mined.
+    stops = devnet.exec(
+        ENGINE,
+        "journalctl",
+        "--unit=mev-execution.service",
+        "--output=short-unix",
+        "--no-pager",
+        f"--since=@{int(started)}",
+        "--grep=Stopping",
+    ).stdout.split()
+    assert stops, "mev-execution was not stopped by the maintenance"
+    assert float(stops[0]) >= mined_at
+    assert trading_state(devnet) == "disabled"
+    devnet.rpc(chain, "anvil_setBalance", [hot, balance])

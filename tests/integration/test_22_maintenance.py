@@ -10,6 +10,15 @@ import time
 
 ENGINE = "mevops-devnet-engine"
 NODE = "mevops-devnet-node"
+KEYSTORE = "/etc/mev/keystore/hot.json"  # the mev_engine role's default
+
+
+def optional(devnet, host: str, name: str, default):
+    """An inventory variable, or the role default it falls back to when the inventory has none."""
+    try:
+        return devnet.hostvars(host, name)[name]
+    except RuntimeError:
+        return default
 
 
 def trading_state(devnet) -> str:
@@ -42,11 +51,12 @@ def test_maintenance_leaves_enabled_trading_enabled(devnet, devnet_ready):
 
 def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready):
     assert trading_state(devnet) == "disabled"
-    chain = devnet.hostvars(ENGINE)["mev_engine_chains"][0]["name"]
-    keystore = devnet.hostvars(ENGINE).get("mev_engine_keystore_path", "/etc/mev/keystore/hot.json")
-    hot = "0x" + json.loads(devnet.exec(ENGINE, "cat", keystore).stdout)["address"].removeprefix("0x")
+    chain = devnet.chains()[0]["name"]
+    hot = "0x" + json.loads(
+        devnet.exec(ENGINE, "cat", optional(devnet, ENGINE, "mev_engine_keystore_path", KEYSTORE)).stdout
+    )["address"].removeprefix("0x")
     balance = devnet.rpc(chain, "eth_getBalance", [hot, "latest"])
-    block_time = int(devnet.hostvars(NODE).get("evm_node_block_time", 1))
+    block_time = int(optional(devnet, NODE, "evm_node_block_time", 1))
     # Hold the chain's blocks so the withdrawal stays in flight while the window opens.
     devnet.rpc(chain, "evm_setIntervalMining", [0])
     try:

@@ -1,4 +1,6 @@
 # mevops.infra — every tier from scratch on a fresh Debian 12 machine.
+#   make devnet               the devnet: 3 systemd containers, site.yml, cold_start.yml, health report
+#   make devnet-down          remove the devnet's containers
 #   make test                 lint + unit + molecule (all scenarios)
 #   make molecule SCENARIO=x  one molecule scenario
 #   make bench                benchmarks (print figures, never fail on a number)
@@ -15,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export MEVOPS_CACHE_DIR ?= /var/cache/mevops
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup lint unit molecule test bench docker-up docker-down base-image clean
+.PHONY: help setup lint unit molecule test bench docker-up docker-down base-image devnet devnet-down clean
 
 help:
 	@grep -E '^#   ' Makefile | sed 's/^#   //'
@@ -46,6 +48,12 @@ base-image: docker-up
 
 molecule: setup base-image
 	scripts/molecule.sh $(SCENARIO)
+
+devnet: setup base-image
+	scripts/devnet.sh up
+
+devnet-down: setup
+	scripts/devnet.sh down
 
 test: setup
 	scripts/test.sh

@@ -42,6 +42,7 @@ SETTINGS = {
     "maxpeers": DEFAULTS["evm_node_maxpeers"],
     "txpool": DEFAULTS["evm_node_txpool"],
     "block_time": DEFAULTS["evm_node_block_time"],
+    "state_interval": DEFAULTS["evm_node_anvil_state_interval"],
     "data_root": DEFAULTS["evm_node_data_root"],
 }
 BINARIES = {
@@ -191,6 +192,14 @@ def test_anvil_unit():
     assert unit["sha256"] == DEFAULTS["evm_node_binaries"]["anvil"]["sha256"]
     assert unit["after"] == []
     assert unit["enabled"] is True
+
+
+def test_anvil_keeps_its_state_only_when_asked():
+    (kept,) = units({"name": "ethereum", "client": "anvil", "chain_id": 31337, "state_interval": 30})
+    assert kept["argv"][-2:] == ["--state=/data/ethereum/anvil-state.json", "--state-interval=30"]
+    (fresh,) = units({"name": "ethereum", "client": "anvil", "chain_id": 31337})
+    assert DEFAULTS["evm_node_anvil_state_interval"] is None
+    assert not any(arg.startswith("--state") for arg in fresh["argv"])
 
 
 def test_erigon_gets_the_troubleshooting_guide_txpool_flags():

@@ -16,6 +16,8 @@ SEVERITIES = ("ok", "warning", "critical")
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 _JOURNAL_ERROR = re.compile(r"^(ERROR|CRITICAL)\b|^Traceback \(most recent call last\)")
 COLUMNS = ("host", "check", "target", "severity", "reason")
+# Widest host, check or target column in the printed table (longer values are cut there).
+_MAX_COLUMN = 32
 
 
 def _row(host: str, check: str, target: str, severity: str, reason: str) -> dict[str, str]:
@@ -219,7 +221,9 @@ def health_journal_row(lines: Any, host: str, hours: int = 12, warning: int = 1,
 
 
 def health_alert_rows(result: Any, host: str) -> list[dict]:
-    """Alertmanager API v2 /api/v2/alerts (active, not silenced, not inhibited) -> rows."""
+    """Alertmanager API v2 /api/v2/alerts (active, not silenced, not inhibited) -> rows. A row's
+    host is the alert's `instance` label when it has one (the host the alert is about), else
+    the monitoring host that was asked."""
     result = result or {}
     if result.get("status") != 200 or not isinstance(result.get("json"), list):
         why = result.get("msg") or f"HTTP {result.get('status')}"
@@ -231,12 +235,12 @@ def health_alert_rows(result: Any, host: str) -> list[dict]:
     for alert in alerts:
         labels = alert.get("labels") or {}
         severity = labels.get("severity", "warning")
-        severity = severity if severity in _RANK else "warning"
-        where = ", ".join(f"{k}={labels[k]}" for k in ("chain", "instance", "component") if labels.get(k))
+        severity = severity if severity in ("warning", "critical") else "warning"
+        where = ", ".join(f"{k}={labels[k]}" for k in ("chain", "component") if labels.get(k))
         summary = (alert.get("annotations") or {}).get("summary") or ""
         reason = f"firing since {alert.get('startsAt', '?')[:19]}" + (f": {summary}" if summary else "")
         target = labels.get("alertname", "alert") + (f" ({where})" if where else "")
-        rows.append(_row(host, "alerts", target, severity if severity != "ok" else "warning", reason))
+        rows.append(_row(labels.get("instance") or host, "alerts", target, severity, reason))
     return rows
 
 
@@ -285,13 +289,16 @@ def health_report_table(report: dict[str, Any], width: int = 160) -> str:
     """A fixed-width text table, one line per row, reasons cut to fit `width`, and a summary line."""
     headers = {"host": "HOST", "check": "CHECK", "target": "TARGET", "severity": "STATUS", "reason": "REASON"}
     rows = report["rows"]
-    widths = {c: max([len(headers[c])] + [len(r[c]) for r in rows]) for c in COLUMNS if c != "reason"}
+    widths = {c: min(max([len(headers[c])] + [len(r[c]) for r in rows]), _MAX_COLUMN) for c in COLUMNS if c != "reason"}
     fixed = sum(widths.values()) + 2 * len(widths)
     room = max(int(width) - fixed, 20)
 
+    def cut(text: str, size: int) -> str:
+        return text if len(text) <= size else text[: size - 3] + "..."
+
     def line(values: dict[str, str]) -> str:
-        reason = values["reason"] if len(values["reason"]) <= room else values["reason"][: room - 3] + "..."
-        cells = [values[c].ljust(widths[c]) for c in COLUMNS if c != "reason"]
+        reason = cut(values["reason"], room)
+        cells = [cut(values[c], widths[c]).ljust(widths[c]) for c in COLUMNS if c != "reason"]
         return "  ".join([*cells, reason]).rstrip()
 
     out = [line(headers), "  ".join("-" * widths[c] for c in COLUMNS if c != "reason") + "  " + "-" * 6]

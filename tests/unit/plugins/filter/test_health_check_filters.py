@@ -188,7 +188,15 @@ def test_alert_rows_use_the_alert_severity_and_name_it():
             {"labels": {"alertname": "LowWalletBalance", "severity": "warning"}, "status": {"state": "active"}},
         ],
     }
+    answer["json"].append(
+        {
+            "labels": {"alertname": "HostHighCpu", "severity": "warning", "instance": "db1"},
+            "status": {"state": "active"},
+        }
+    )
     rows = health_alert_rows(answer, "m")
+    assert rows[2]["host"] == "db1" and rows[2]["target"] == "HostHighCpu"  # the host the alert is about
+    assert rows[0]["host"] == "m"
     assert rows[0]["target"] == "NodeOutOfSync (chain=base)"
     assert rows[0]["severity"] == "critical"
     assert rows[0]["reason"] == "firing since 2026-01-01T00:00:00: base head is old"
@@ -246,6 +254,16 @@ def test_table_aligns_columns_cuts_long_reasons_and_ends_with_the_summary():
     column = lines[0].index("STATUS")
     assert lines[2][column:].startswith("CRITICAL") and lines[3][column:].startswith("OK")
     assert lines[-1] == "health: CRITICAL - 1 critical, 0 warning, 1 ok (2026-11-21T08:00:00Z)"
+
+
+def test_table_cuts_overlong_targets_so_reasons_keep_room():
+    report = health_report(
+        [row("h", "critical", "alerts", "HighDetectionLatency (chain=ethereum, component=x)", "fires")]
+    )
+    header, _, line, _ = health_report_table(report, width=120).splitlines()
+    assert "HighDetectionLatency (chain=e...  CRITICAL" in line  # cut to 32 characters
+    assert line.endswith("CRITICAL  fires")
+    assert header.index("STATUS") == line.index("CRITICAL")
 
 
 def test_markdown_escapes_pipes_and_keeps_whole_reasons():

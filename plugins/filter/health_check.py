@@ -17,7 +17,7 @@ _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 _JOURNAL_ERROR = re.compile(r"^(ERROR|CRITICAL)\b|^Traceback \(most recent call last\)")
 COLUMNS = ("host", "check", "target", "severity", "reason")
 # Widest host, check or target column in the printed table (longer values are cut there).
-_MAX_COLUMN = 32
+_MAX_COLUMN = 40
 
 
 def _row(host: str, check: str, target: str, severity: str, reason: str) -> dict[str, str]:

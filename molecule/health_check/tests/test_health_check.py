@@ -66,9 +66,9 @@ def test_healthy_host_exits_zero_with_json_and_markdown(host, funded, tmp_path):
         "wallet balance",
         "postgresql",
         "redis",
-        "resources",
         "alerts",
     } <= checks
+    assert "resources" not in checks  # the scope is honoured
     [wallet] = [r for r in report["rows"] if r["check"] == "wallet balance"]
     assert wallet["severity"] == "ok" and wallet["reason"].startswith("10 ETH")
     [markdown] = tmp_path.glob("health_check-*.md")

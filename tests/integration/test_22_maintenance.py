@@ -8,6 +8,8 @@ import json
 import threading
 import time
 
+import pytest
+
 ENGINE = "mevops-devnet-engine"
 NODE = "mevops-devnet-node"
 KEYSTORE = "/etc/mev/keystore/hot.json"  # the mev_engine role's default
@@ -49,13 +51,21 @@ def test_maintenance_leaves_enabled_trading_enabled(devnet, devnet_ready):
         devnet.api("POST", "/api/v1/trading/disable", json={"reason": "test_22 done"})
 
 
-def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready):
-    assert trading_state(devnet) == "disabled"
+@pytest.fixture
+def hot_wallet_refunded(devnet):
+    """The hot wallet's address on the first chain, its balance given back after the test
+    (the withdrawal sweeps it to the cold wallet)."""
     chain = devnet.chains()[0]["name"]
-    hot = "0x" + json.loads(
-        devnet.exec(ENGINE, "cat", optional(devnet, ENGINE, "mev_engine_keystore_path", KEYSTORE)).stdout
-    )["address"].removeprefix("0x")
+    keystore = optional(devnet, ENGINE, "mev_engine_keystore_path", KEYSTORE)
+    hot = "0x" + json.loads(devnet.exec(ENGINE, "cat", keystore).stdout)["address"].removeprefix("0x")
     balance = devnet.rpc(chain, "eth_getBalance", [hot, "latest"])
+    yield chain, hot
+    devnet.rpc(chain, "anvil_setBalance", [hot, balance])
+
+
+def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready, hot_wallet_refunded):
+    assert trading_state(devnet) == "disabled"
+    chain, _hot = hot_wallet_refunded
     block_time = int(optional(devnet, NODE, "evm_node_block_time", 1))
     # Hold the chain's blocks so the withdrawal stays in flight while the window opens.
     devnet.rpc(chain, "evm_setIntervalMining", [0])
@@ -85,7 +95,7 @@ def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready):
     # The engine followed it to its receipt: recorded as done, not pending or dropped.
     status, listing = devnet.api("GET", f"/api/v1/transactions?chain={chain}&limit=50")
     assert status == 200, listing
-    [row] = [r for r in listing["transactions"] if r["tx_hash"].lower() == tx_hash.lower()]
+    [row] = [r for r in listing["transactions"] if r["hash"].lower() == tx_hash.lower()]
     assert row["status"] == "confirmed", row
     # mev-execution stopped only after the transaction was mined.
     stops = devnet.exec(
@@ -100,4 +110,3 @@ def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready):
     assert stops, "mev-execution was not stopped by the maintenance"
     assert float(stops[0]) >= mined_at
     assert trading_state(devnet) == "disabled"
-    devnet.rpc(chain, "anvil_setBalance", [hot, balance])

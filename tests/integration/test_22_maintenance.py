@@ -59,6 +59,7 @@ def hot_wallet_refunded(devnet):
     keystore = optional(devnet, ENGINE, "mev_engine_keystore_path", KEYSTORE)
     hot = "0x" + json.loads(devnet.exec(ENGINE, "cat", keystore).stdout)["address"].removeprefix("0x")
     balance = devnet.rpc(chain, "eth_getBalance", [hot, "latest"])
+    devnet.rpc(chain, "anvil_setBalance", [hot, hex(10 * 10**18)])  # something to withdraw, whatever came before
     yield chain, hot
     devnet.rpc(chain, "anvil_setBalance", [hot, balance])
 

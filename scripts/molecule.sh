@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Molecule tier: `molecule test` for one scenario (argument) or every scenario under
-# molecule/, in order, except `stack` (the devnet: the integration tier, scripts/integration.sh,
-# brings it up and tests against it; `scripts/molecule.sh stack` still runs it alone).
-# `--destroy-all` removes every container and network the scenarios created (used by the
-# test command's exit trap).
+# Molecule tier: `molecule test` for the given scenarios, or every scenario under molecule/
+# except `stack` (the devnet, run by the integration tier: scripts/integration.sh).
+#   scripts/molecule.sh [--jobs N] [scenario ...]
+# --jobs N (or MEVOPS_MOLECULE_JOBS) runs N scenarios at once, each logging to
+# .cache/molecule-logs/<scenario>.log (printed when it fails); the longest scenarios of the
+# previous run start first. `--destroy-all` removes every container and network the scenarios
+# created (used by the test command's exit trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -16,16 +18,76 @@ if [ "${1:-}" = "--destroy-all" ]; then
   exit 0
 fi
 
+jobs=${MEVOPS_MOLECULE_JOBS:-1}
+if [ "${1:-}" = "--jobs" ]; then
+  jobs=$2
+  shift 2
+fi
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "--jobs needs a positive number, got '$jobs'" >&2; exit 2; }
+
+logs=.cache/molecule-logs
+durations=.cache/molecule-durations
+mkdir -p "$logs"
+touch "$durations"
+
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename | grep -vx stack | sort)
+  # Every scenario but stack, longest (by the last recorded run) first.
+  mapfile -t scenarios < <(
+    find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename |
+      grep -vx stack |
+      while read -r s; do
+        printf '%s %s\n' "$(awk -v s="$s" '$1 == s {d = $2} END {print d + 0}' "$durations")" "$s"
+      done | sort -k1,1nr -k2 | cut -d' ' -f2
+  )
 fi
 [ ${#scenarios[@]} -gt 0 ] || { echo "no molecule scenarios found" >&2; exit 1; }
 
-for s in "${scenarios[@]}"; do
+run_one() {
+  local s=$1 t0 rc=0
   t0=$(date +%s)
-  echo "--- molecule test -s $s"
-  molecule test -s "$s"
-  echo "--- scenario $s passed in $(( $(date +%s) - t0 ))s"
-done
+  if [ "$jobs" -eq 1 ]; then
+    echo "--- molecule test -s $s"
+    molecule test -s "$s" || rc=$?
+  else
+    echo "--- molecule test -s $s (log: $logs/$s.log)"
+    molecule test -s "$s" >"$logs/$s.log" 2>&1 || rc=$?
+  fi
+  local took=$(( $(date +%s) - t0 ))
+  if [ $rc -eq 0 ]; then
+    echo "$s $took" >>"$durations"
+    echo "--- scenario $s passed in ${took}s"
+  else
+    if [ "$jobs" -gt 1 ]; then
+      echo "--- scenario $s FAILED after ${took}s; the end of its log:"
+      tail -n 150 "$logs/$s.log"
+    fi
+    echo "--- scenario $s FAILED (exit $rc) after ${took}s"
+  fi
+  return $rc
+}
+
+failed=()
+if [ "$jobs" -eq 1 ]; then
+  for s in "${scenarios[@]}"; do
+    run_one "$s" || { failed+=("$s"); break; }
+  done
+else
+  declare -A pids=()
+  for s in "${scenarios[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+      wait -n || true
+    done
+    run_one "$s" &
+    pids[$s]=$!
+  done
+  for s in "${!pids[@]}"; do
+    wait "${pids[$s]}" || failed+=("$s")
+  done
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "molecule tier failed: ${failed[*]}" >&2
+  exit 1
+fi

@@ -14,6 +14,7 @@ from monitoring.helpers import HERE, TOP, known_metrics, metric_names
 # Every alert the runbooks name, with the severities the role gives it.
 EXPECTED_ALERTS = {
     ("MevEngineDown", "critical"),
+    ("MevComponentDown", "critical"),
     ("HighDetectionLatency", "critical"),
     ("HighErrorRate", "critical"),
     ("HighApiLatency", "warning"),
@@ -49,7 +50,7 @@ def test_rules_pass_promtool_check(promtool, rendered):
         [promtool, "check", "rules", str(rendered / "mev_alerts.yml")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 20 rules found" in result.stdout
+    assert "SUCCESS: 21 rules found" in result.stdout
 
 
 def test_every_runbook_alert_is_a_rule_with_severity_and_runbook(rules):

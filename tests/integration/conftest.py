@@ -1,0 +1,277 @@
+"""Fixtures for the integration tier: tests that operate the devnet (inventories/devnet).
+
+The devnet is three systemd containers (mevops-devnet-node, -db, -engine) brought up by the
+`stack` molecule scenario (scripts/integration.sh) or by `make devnet`. These fixtures drive it
+the way an operator does, with ansible-playbook and the devnet inventory, and look at it from
+the controller through `docker exec` (the engine API and the chains listen inside the
+containers' network, not on the controller).
+
+Every test leaves the devnet cold-started, with all units active and trading disabled: use the
+`devnet_ready` fixture, which re-runs cold_start.yml when a probe fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+INVENTORY = TOP / "inventories" / "devnet"
+VAULT_PASSWORD_FILE = INVENTORY / "vault-password.txt"
+BIN = Path(sys.executable).parent
+
+ENGINE_HOST = "mevops-devnet-engine"
+NODE_HOST = "mevops-devnet-node"
+DB_HOST = "mevops-devnet-db"
+DEVNET_HOSTS = (NODE_HOST, DB_HOST, ENGINE_HOST)
+
+# Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
+_HTTP_SNIPPET = r"""
+import json, sys, urllib.request, urllib.error
+req = json.load(sys.stdin)
+data = None if req["json"] is None else json.dumps(req["json"]).encode()
+r = urllib.request.Request(req["url"], data=data, method=req["method"], headers=req["headers"])
+try:
+    with urllib.request.urlopen(r, timeout=req["timeout"]) as resp:
+        status, body = resp.status, resp.read().decode()
+except urllib.error.HTTPError as exc:
+    status, body = exc.code, exc.read().decode()
+try:
+    body = json.loads(body)
+except ValueError:
+    pass
+print(json.dumps({"status": status, "body": body}))
+"""
+
+
+def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """ansible-playbook's environment: this checkout's config and collections, no colour."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Devnet:
+    """The running devnet, as an operator's controller sees it."""
+
+    inventory: Path = INVENTORY
+    vault_password_file: Path = VAULT_PASSWORD_FILE
+    _vars_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    # -- ansible ---------------------------------------------------------------------------
+    def playbook(
+        self,
+        name_or_path: str | Path,
+        *extra_args: str,
+        extra_vars: dict[str, Any] | None = None,
+        tags: str | list[str] | None = None,
+        skip_tags: str | list[str] | None = None,
+        check: bool = False,
+        verbosity: int = 0,
+        limit: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: int = 1800,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a playbook (a bare name resolves to playbooks/) against the devnet; never raises."""
+        path = Path(name_or_path)
+        if not path.is_absolute() and not path.exists():
+            path = TOP / "playbooks" / path
+        args = [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(self.inventory),
+            "--vault-password-file",
+            str(self.vault_password_file),
+            str(path),
+        ]
+        if extra_vars:
+            args += ["-e", json.dumps(extra_vars)]
+        if tags:
+            args += ["--tags", tags if isinstance(tags, str) else ",".join(tags)]
+        if skip_tags:
+            args += ["--skip-tags", skip_tags if isinstance(skip_tags, str) else ",".join(skip_tags)]
+        if check:
+            args += ["--check", "--diff"]
+        if verbosity:
+            args.append("-" + "v" * verbosity)
+        if limit:
+            args += ["--limit", limit]
+        args += list(extra_args)
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env=ansible_env(env),
+            cwd=TOP,
+            timeout=timeout,
+            check=False,
+        )
+
+    def hostvars(self, host: str, *names: str) -> dict[str, Any]:
+        """Templated (vault-decrypted) values of `names` for `host`, from the inventory."""
+        missing = [n for n in names if (host, n) not in self._vars_cache]
+        if missing:
+            expr = "{{ {" + ", ".join(f"'{n}': hostvars[inventory_hostname]['{n}']" for n in missing) + "} | to_json }}"
+            proc = subprocess.run(
+                [
+                    str(BIN / "ansible"),
+                    host,
+                    "-i",
+                    str(self.inventory),
+                    "--vault-password-file",
+                    str(self.vault_password_file),
+                    "-m",
+                    "ansible.builtin.debug",
+                    "-a",
+                    f"msg={expr}",
+                    "-o",
+                ],
+                capture_output=True,
+                text=True,
+                env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"}),
+                cwd=TOP,
+                timeout=120,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
+            # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
+            payload = json.loads(proc.stdout.split("=>", 1)[1])
+            for key, value in payload["msg"].items():
+                self._vars_cache[(host, key)] = value
+        return {n: self._vars_cache[(host, n)] for n in names}
+
+    # -- containers ------------------------------------------------------------------------
+    def exec(
+        self, host: str, *argv: str, check: bool = True, input: str | None = None, timeout: int = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv inside a devnet container (docker exec); raises on failure when check."""
+        proc = subprocess.run(
+            ["docker", "exec", "-i", host, *argv],
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{host}: {' '.join(argv)} exited {proc.returncode}: {proc.stdout}{proc.stderr}")
+        return proc
+
+    def systemctl(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.exec(host, "systemctl", *args, check=check)
+
+    def unit_active(self, host: str, unit: str) -> bool:
+        return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
+
+    def http(
+        self,
+        host: str,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> tuple[int, Any]:
+        """One HTTP request made from inside `host` (the services listen on its loopback)."""
+        request = {
+            "method": method,
+            "url": url,
+            "json": json_body,
+            "headers": {"Content-Type": "application/json", **(headers or {})},
+            "timeout": timeout,
+        }
+        proc = self.exec(host, "python3", "-c", _HTTP_SNIPPET, input=json.dumps(request), timeout=int(timeout) + 30)
+        reply = json.loads(proc.stdout)
+        return reply["status"], reply["body"]
+
+    # -- engine and chains -----------------------------------------------------------------
+    def api(self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST) -> tuple[int, Any]:
+        """The engine API on `host` with the devnet's bearer token."""
+        v = self.hostvars(host, "mev_engine_api_token", "mev_engine_api_host", "mev_engine_api_port")
+        url = f"http://{v['mev_engine_api_host']}:{v['mev_engine_api_port']}{path}"
+        return self.http(
+            host, method, url, json_body=json, headers={"Authorization": f"Bearer {v['mev_engine_api_token']}"}
+        )
+
+    def chains(self, host: str = ENGINE_HOST) -> list[dict[str, Any]]:
+        """The engine's configured chains (name, chain_id, http_url, ...)."""
+        return list(self.hostvars(host, "mev_engine_chains")["mev_engine_chains"])
+
+    def rpc(self, chain: str, method: str, params: list[Any] | None = None, host: str = ENGINE_HOST) -> Any:
+        """A JSON-RPC call to `chain` at the URL the engine uses, made from the engine host."""
+        url = next(c["http_url"] for c in self.chains(host) if c["name"] == chain)
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+        status, reply = self.http(host, "POST", url, json_body=body)
+        if status != 200 or "error" in reply:
+            raise AssertionError(f"{chain} {method}: HTTP {status} {reply}")
+        return reply["result"]
+
+    def trading_state(self, host: str = ENGINE_HOST) -> str:
+        status, body = self.api("GET", "/api/v1/status", host=host)
+        assert status == 200, body
+        return body["trading"]["state"]
+
+    def engine_ready(self, host: str = ENGINE_HOST) -> bool:
+        try:
+            status, _ = self.api("GET", "/health/ready", host=host)
+        except (AssertionError, json.JSONDecodeError, subprocess.TimeoutExpired, KeyError):
+            return False
+        return status == 200
+
+
+def _containers_running() -> list[str]:
+    if shutil.which("docker") is None:
+        return []
+    proc = subprocess.run(
+        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=False, timeout=30
+    )
+    return [n for n in proc.stdout.split() if n in DEVNET_HOSTS]
+
+
+@pytest.fixture(scope="session")
+def devnet() -> Devnet:
+    """The running devnet; the tier fails (not skips) when it is not up."""
+    running = _containers_running()
+    missing = sorted(set(DEVNET_HOSTS) - set(running))
+    if missing:
+        pytest.fail(
+            f"the devnet is not running (missing {', '.join(missing)}): "
+            "run scripts/integration.sh, or `make devnet` before pytest tests/integration"
+        )
+    return Devnet()
+
+
+@pytest.fixture
+def devnet_ready(devnet: Devnet) -> Devnet:
+    """The devnet cold-started: every unit active, engine ready, trading disabled.
+
+    Re-runs cold_start.yml when the engine is not ready, then disables trading through the API
+    if a previous test left it enabled.
+    """
+    if not devnet.engine_ready():
+        run = devnet.playbook("cold_start.yml")
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert devnet.engine_ready(), "cold_start.yml finished but the engine is not ready"
+    if devnet.trading_state() != "disabled":
+        status, body = devnet.api("POST", "/api/v1/trading/disable", {"reason": "integration test reset"})
+        assert status in (200, 202), body
+    return devnet

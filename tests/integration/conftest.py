@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -154,9 +155,21 @@ class Devnet:
                 raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
             # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
             payload = json.loads(proc.stdout.split("=>", 1)[1])
-            for key, value in payload["msg"].items():
+            values = payload["msg"]
+            if isinstance(values, str):  # to_json's text, as debug prints it
+                values = json.loads(values)
+            for key, value in values.items():
                 self._vars_cache[(host, key)] = value
         return {n: self._vars_cache[(host, n)] for n in names}
+
+    @staticmethod
+    def recap(run: subprocess.CompletedProcess[str]) -> dict[str, dict[str, int]]:
+        """{host: {ok, changed, unreachable, failed, skipped, ...}} from a run's last PLAY RECAP."""
+        tail = run.stdout.rsplit("PLAY RECAP", 1)[1]
+        return {
+            host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
+            for host, counts in re.findall(r"^(\S+)\s+:\s+(.*)$", tail, flags=re.M)
+        }
 
     # -- containers ------------------------------------------------------------------------
     def exec(
@@ -207,7 +220,8 @@ class Devnet:
     def api(self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST) -> tuple[int, Any]:
         """The engine API on `host` with the devnet's bearer token."""
         v = self.hostvars(host, "mev_engine_api_token", "mev_engine_api_host", "mev_engine_api_port")
-        url = f"http://{v['mev_engine_api_host']}:{v['mev_engine_api_port']}{path}"
+        address = "127.0.0.1" if v["mev_engine_api_host"] in ("0.0.0.0", "::") else v["mev_engine_api_host"]
+        url = f"http://{address}:{v['mev_engine_api_port']}{path}"
         return self.http(
             host, method, url, json_body=json, headers={"Authorization": f"Bearer {v['mev_engine_api_token']}"}
         )

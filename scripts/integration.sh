@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration tier (scripts/test.sh runs it after the molecule tier): bring the devnet up with
-# the molecule scenario `stack` (create, converge = site.yml + cold_start.yml, idempotence,
-# verify; no destroy), run `pytest tests/integration` against it, then destroy it, always.
+# the molecule scenario `stack` (syntax, create, converge = site.yml + cold_start.yml,
+# idempotence, verify: `scripts/molecule.sh stack` without its final destroy), run `pytest tests/integration` against it, then destroy it, always.
 #   scripts/integration.sh [pytest args]     e.g. scripts/integration.sh -k test_1
 # MEVOPS_KEEP_DEVNET=1 keeps the devnet at the end (for poking at it; `make devnet-down` removes it).
 set -euo pipefail
@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 t0=$(date +%s)
 molecule destroy -s stack >/dev/null
-for step in create converge idempotence verify; do
+for step in syntax create converge idempotence verify; do
   echo "--- molecule $step -s stack (t+$(( $(date +%s) - t0 ))s)"
   molecule "$step" -s stack
 done

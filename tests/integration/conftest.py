@@ -33,6 +33,13 @@ ENGINE_HOST = "mevops-devnet-engine"
 NODE_HOST = "mevops-devnet-node"
 DB_HOST = "mevops-devnet-db"
 DEVNET_HOSTS = (NODE_HOST, DB_HOST, ENGINE_HOST)
+# Every unit site.yml starts, per host, dependants first (the order to stop them in).
+DEVNET_UNITS = {
+    ENGINE_HOST: ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
+                  "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
+    DB_HOST: ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
+    NODE_HOST: ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
+}  # fmt: skip
 
 # Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
 _HTTP_SNIPPET = r"""
@@ -194,6 +201,16 @@ class Devnet:
     def unit_active(self, host: str, unit: str) -> bool:
         return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
 
+    def inactive_units(self) -> dict[str, list[str]]:
+        """{host: [units of DEVNET_UNITS not active]} (one docker exec per host); {} when all run."""
+        found = {}
+        for host, units in DEVNET_UNITS.items():
+            states = self.systemctl(host, "is-active", *units, check=False).stdout.split()
+            down = [unit for unit, state in zip(units, states, strict=False) if state != "active"]
+            if down or len(states) != len(units):
+                found[host] = down or units
+        return found
+
     def http(
         self,
         host: str,
@@ -278,12 +295,13 @@ def devnet() -> Devnet:
 def devnet_ready(devnet: Devnet) -> Devnet:
     """The devnet cold-started: every unit active, engine ready, trading disabled.
 
-    Re-runs cold_start.yml when the engine is not ready, then disables trading through the API
-    if a previous test left it enabled.
+    Re-runs cold_start.yml when a unit is down or the engine is not ready, then disables
+    trading through the API if a previous test left it enabled.
     """
-    if not devnet.engine_ready():
+    if devnet.inactive_units() or not devnet.engine_ready():
         run = devnet.playbook("cold_start.yml")
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert not devnet.inactive_units(), f"cold_start.yml finished but units are down: {devnet.inactive_units()}"
         assert devnet.engine_ready(), "cold_start.yml finished but the engine is not ready"
     if devnet.trading_state() != "disabled":
         status, body = devnet.api("POST", "/api/v1/trading/disable", {"reason": "integration test reset"})

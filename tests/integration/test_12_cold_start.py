@@ -9,16 +9,9 @@ import time
 from pathlib import Path
 
 import yaml
+from conftest import DEVNET_UNITS
 
 TOP = Path(__file__).resolve().parents[2]
-# Every unit site.yml starts, per host, stopped in reverse dependency order.
-UNITS = {
-    "mevops-devnet-engine": ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
-                             "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
-    "mevops-devnet-db": ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main",
-                         "postgresql"],
-    "mevops-devnet-node": ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
-}  # fmt: skip
 PLAYBOOKS = [TOP / "playbooks" / "cold_start.yml", TOP / "playbooks" / "tasks" / "cold_start_component.yml"]
 
 
@@ -44,21 +37,16 @@ def test_cold_start_has_no_fixed_sleep():
 
 def test_cold_start_from_all_stopped_then_trading_on_request(devnet_ready):
     devnet = devnet_ready
-    for host, units in UNITS.items():
+    for host, units in DEVNET_UNITS.items():
         devnet.systemctl(host, "stop", *units)
-    for host, units in UNITS.items():
-        for unit in units[:-1] if host == "mevops-devnet-db" else units:
-            assert not devnet.unit_active(host, unit), f"{unit} still active on {host}"
+    assert devnet.inactive_units() == DEVNET_UNITS, "not every unit stopped"
     assert not devnet.engine_ready()
 
     started = time.monotonic()
     run = devnet.playbook("cold_start.yml")
     elapsed = time.monotonic() - started
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    for host, units in UNITS.items():
-        for unit in units:
-            if unit != "postgresql":
-                assert devnet.unit_active(host, unit), f"{unit} not active on {host} after cold_start.yml"
+    assert devnet.inactive_units() == {}, "units down after cold_start.yml"
     assert devnet.engine_ready()
     assert devnet.trading_state() == "disabled", "trading must stay disabled without enable_trading=true"
     print(f"cold_start.yml from all-stopped: {elapsed:.1f}s")

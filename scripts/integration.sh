@@ -6,10 +6,8 @@
 # MEVOPS_KEEP_DEVNET=1 keeps the devnet at the end (for poking at it; `make devnet-down` removes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
-export ANSIBLE_CONFIG="$PWD/ansible.cfg"
-export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
-export MEVOPS_CACHE_DIR=${MEVOPS_CACHE_DIR:-/var/cache/mevops}
+# shellcheck source=lib/ansible-env.sh
+. scripts/lib/ansible-env.sh
 
 cleanup() {
   local rc=$?
@@ -22,6 +20,8 @@ trap cleanup EXIT
 
 t0=$(date +%s)
 molecule destroy -s stack >/dev/null
+# The controller's fact cache (ansible.cfg) must not carry the previous devnet's addresses.
+rm -f .cache/facts/mevops-devnet-*
 for step in syntax create converge idempotence verify; do
   echo "--- molecule $step -s stack (t+$(( $(date +%s) - t0 ))s)"
   molecule "$step" -s stack

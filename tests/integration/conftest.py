@@ -81,6 +81,8 @@ class Devnet:
 
     inventory: Path = INVENTORY
     vault_password_file: Path = VAULT_PASSWORD_FILE
+    # {host: [units]} site.yml starts there, dependants first.
+    units: dict[str, list[str]] = field(default_factory=lambda: {h: list(u) for h, u in DEVNET_UNITS.items()})
     _vars_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # -- ansible ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import yaml
-from conftest import DEVNET_UNITS
 
 TOP = Path(__file__).resolve().parents[2]
 PLAYBOOKS = [TOP / "playbooks" / "cold_start.yml", TOP / "playbooks" / "tasks" / "cold_start_component.yml"]
@@ -37,9 +36,9 @@ def test_cold_start_has_no_fixed_sleep():
 
 def test_cold_start_from_all_stopped_then_trading_on_request(devnet_ready):
     devnet = devnet_ready
-    for host, units in DEVNET_UNITS.items():
+    for host, units in devnet.units.items():
         devnet.systemctl(host, "stop", *units)
-    assert devnet.inactive_units() == DEVNET_UNITS, "not every unit stopped"
+    assert devnet.inactive_units() == devnet.units, "not every unit stopped"
     assert not devnet.engine_ready()
 
     started = time.monotonic()

@@ -7,12 +7,13 @@
 # `make devnet` / `make devnet-down` call it after `make setup` and the base image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
-export ANSIBLE_CONFIG="$PWD/ansible.cfg"
-export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
-export MEVOPS_CACHE_DIR=${MEVOPS_CACHE_DIR:-/var/cache/mevops}
+# shellcheck source=lib/ansible-env.sh
+. scripts/lib/ansible-env.sh
 
 inventory=inventories/devnet
+# Facts cached (ansible.cfg: jsonfile) for containers that no longer exist would mislead the
+# next run (a recreated container has a new address): forget them with the containers.
+forget_facts() { rm -f .cache/facts/mevops-devnet-*; }
 playbook() {
   ansible-playbook -i "$inventory" --vault-password-file "$inventory/vault-password.txt" "$@"
 }
@@ -31,6 +32,7 @@ case "${1:-}" in
   up)
     t0=$(date +%s)
     molecule create -s stack
+    forget_facts
     playbook playbooks/site.yml
     [ ! -f playbooks/cold_start.yml ] || playbook playbooks/cold_start.yml
     report
@@ -38,6 +40,7 @@ case "${1:-}" in
     ;;
   down)
     molecule destroy -s stack
+    forget_facts
     ;;
   report)
     report

@@ -19,5 +19,6 @@ tier lint;     scripts/lint.sh
 tier unit;     scripts/unit.sh
 tier docker;   scripts/ensure-docker.sh start; tests/images/build-base.sh
 tier molecule; scripts/molecule.sh
+tier integration; scripts/integration.sh
 tier done
 echo "all tiers passed in $(( $(date +%s) - start ))s"

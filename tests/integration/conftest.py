@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,13 @@ ENGINE_HOST = "mevops-devnet-engine"
 NODE_HOST = "mevops-devnet-node"
 DB_HOST = "mevops-devnet-db"
 DEVNET_HOSTS = (NODE_HOST, DB_HOST, ENGINE_HOST)
+# Every unit site.yml starts, per host, dependants first (the order to stop them in).
+DEVNET_UNITS = {
+    ENGINE_HOST: ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
+                  "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
+    DB_HOST: ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
+    NODE_HOST: ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
+}  # fmt: skip
 
 # Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
 _HTTP_SNIPPET = r"""
@@ -73,6 +81,8 @@ class Devnet:
 
     inventory: Path = INVENTORY
     vault_password_file: Path = VAULT_PASSWORD_FILE
+    # {host: [units]} site.yml starts there, dependants first.
+    units: dict[str, list[str]] = field(default_factory=lambda: {h: list(u) for h, u in DEVNET_UNITS.items()})
     _vars_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # -- ansible ---------------------------------------------------------------------------
@@ -156,10 +166,21 @@ class Devnet:
                 raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
             # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
             payload = json.loads(proc.stdout.split("=>", 1)[1])
-            values = payload["msg"] if isinstance(payload["msg"], dict) else json.loads(payload["msg"])
+            values = payload["msg"]
+            if isinstance(values, str):  # to_json's text, as debug prints it
+                values = json.loads(values)
             for key, value in values.items():
                 self._vars_cache[(host, key)] = value
         return {n: self._vars_cache[(host, n)] for n in names}
+
+    @staticmethod
+    def recap(run: subprocess.CompletedProcess[str]) -> dict[str, dict[str, int]]:
+        """{host: {ok, changed, unreachable, failed, skipped, ...}} from a run's last PLAY RECAP."""
+        tail = run.stdout.rsplit("PLAY RECAP", 1)[1]
+        return {
+            host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
+            for host, counts in re.findall(r"^(\S+)\s+:\s+(.*)$", tail, flags=re.M)
+        }
 
     # -- containers ------------------------------------------------------------------------
     def exec(
@@ -183,6 +204,16 @@ class Devnet:
 
     def unit_active(self, host: str, unit: str) -> bool:
         return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
+
+    def inactive_units(self) -> dict[str, list[str]]:
+        """{host: [units of DEVNET_UNITS not active]} (one docker exec per host); {} when all run."""
+        found = {}
+        for host, units in DEVNET_UNITS.items():
+            states = self.systemctl(host, "is-active", *units, check=False).stdout.split()
+            down = [unit for unit, state in zip(units, states, strict=False) if state != "active"]
+            if down or len(states) != len(units):
+                found[host] = down or units
+        return found
 
     def http(
         self,
@@ -212,7 +243,8 @@ class Devnet:
         v = self.hostvars(host, "mev_engine_api_token", "mev_engine_api_host", "mev_engine_api_port")
         # The request is made on the engine host itself; host and port default as in the mev_engine role.
         address = v["mev_engine_api_host"] or "127.0.0.1"
-        url = f"http://{'127.0.0.1' if address == '0.0.0.0' else address}:{v['mev_engine_api_port'] or 8090}{path}"
+        address = "127.0.0.1" if address in ("0.0.0.0", "::") else address
+        url = f"http://{address}:{v['mev_engine_api_port'] or 8090}{path}"
         return self.http(
             host, method, url, json_body=json, headers={"Authorization": f"Bearer {v['mev_engine_api_token']}"}
         )
@@ -269,12 +301,13 @@ def devnet() -> Devnet:
 def devnet_ready(devnet: Devnet) -> Devnet:
     """The devnet cold-started: every unit active, engine ready, trading disabled.
 
-    Re-runs cold_start.yml when the engine is not ready, then disables trading through the API
-    if a previous test left it enabled.
+    Re-runs cold_start.yml when a unit is down or the engine is not ready, then disables
+    trading through the API if a previous test left it enabled.
     """
-    if not devnet.engine_ready():
+    if devnet.inactive_units() or not devnet.engine_ready():
         run = devnet.playbook("cold_start.yml")
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert not devnet.inactive_units(), f"cold_start.yml finished but units are down: {devnet.inactive_units()}"
         assert devnet.engine_ready(), "cold_start.yml finished but the engine is not ready"
     if devnet.trading_state() != "disabled":
         status, body = devnet.api("POST", "/api/v1/trading/disable", {"reason": "integration test reset"})

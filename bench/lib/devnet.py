@@ -1,0 +1,58 @@
+"""Not a benchmark (bench/lib): shared by the devnet benchmarks (site_converge, cold_start):
+the devnet's playbooks, units and containers, driven as `make devnet` and the integration
+tier drive them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+INVENTORY = TOP / "inventories" / "devnet"
+HOSTS = ("mevops-devnet-node", "mevops-devnet-db", "mevops-devnet-engine")
+# Every unit site.yml starts, per host, in the order they are stopped (dependants first).
+UNITS = {
+    "mevops-devnet-engine": ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
+                             "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
+    "mevops-devnet-db": ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
+    "mevops-devnet-node": ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
+}  # fmt: skip
+
+
+def env() -> dict[str, str]:
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+
+
+def molecule(action: str) -> None:
+    subprocess.run([str(BIN / "molecule"), action, "-s", "stack"], cwd=TOP, env=env(), check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def playbook(name: str, *args: str) -> float:
+    """Seconds one ansible-playbook run of playbooks/<name> takes against the devnet (fails loudly)."""
+    start = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), "--vault-password-file",
+         str(INVENTORY / "vault-password.txt"), str(TOP / "playbooks" / name), *args],
+        cwd=TOP, env=env(), check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def running() -> bool:
+    names = subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
+    return set(HOSTS) <= set(names.stdout.split())
+
+
+def stop_everything() -> None:
+    for host, units in UNITS.items():
+        subprocess.run(["docker", "exec", host, "systemctl", "stop", *units], check=True)

@@ -20,6 +20,8 @@ VAULT = {
     "vault_redis_password": "redis-secret",
     "vault_mev_engine_api_token": "t" * 40,
     "vault_mev_engine_keystore_password": "ks-secret",
+    "vault_backup_repo_cipher_pass": "p" * 24,
+    "vault_backup_archive_identity": "AGE-SECRET-KEY-1EXAMPLE",
 }
 
 

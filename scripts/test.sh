@@ -3,6 +3,8 @@
 # Stops what it started (dockerd, containers, anvil) whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/ansible-env.sh
+. scripts/lib/ansible-env.sh
 
 cleanup() {
   local rc=$?
@@ -18,7 +20,26 @@ tier() { printf '\n=== %s (t+%ss) ===\n' "$1" "$(( $(date +%s) - start ))"; }
 tier lint;     scripts/lint.sh
 tier unit;     scripts/unit.sh
 tier docker;   scripts/ensure-docker.sh start; tests/images/build-base.sh
-tier molecule; scripts/molecule.sh
-tier integration; scripts/integration.sh
+# The molecule scenarios and the integration tier (the devnet) use different containers: they
+# run side by side (MEVOPS_TEST_SERIAL=1 runs them one after the other). The engine's wheelhouse
+# both install from is built first, once.
+ansible-playbook -i localhost, scripts/lib/wheelhouse.yml >/dev/null
+if [ "${MEVOPS_TEST_SERIAL:-0}" = 1 ]; then
+  tier molecule; scripts/molecule.sh
+  tier integration; scripts/integration.sh
+else
+  tier "molecule + integration (side by side; the integration log follows the molecule tier)"
+  mkdir -p .cache
+  scripts/integration.sh >.cache/integration.log 2>&1 &
+  integration_pid=$!
+  molecule_rc=0
+  scripts/molecule.sh || molecule_rc=$?
+  integration_rc=0
+  wait "$integration_pid" || integration_rc=$?
+  tier "integration log"
+  cat .cache/integration.log
+  [ "$molecule_rc" -eq 0 ] || { echo "molecule tier failed" >&2; exit "$molecule_rc"; }
+  [ "$integration_rc" -eq 0 ] || { echo "integration tier failed" >&2; exit "$integration_rc"; }
+fi
 tier done
 echo "all tiers passed in $(( $(date +%s) - start ))s"

@@ -16,11 +16,10 @@ KEYSTORE = "/etc/mev/keystore/hot.json"  # the mev_engine role's default
 
 
 def optional(devnet, host: str, name: str, default):
-    """An inventory variable, or the role default it falls back to when the inventory has none."""
-    try:
-        return devnet.hostvars(host, name)[name]
-    except RuntimeError:
-        return default
+    """An inventory variable, or the role default it falls back to when the inventory has none
+    (the fixture reads such a variable as null)."""
+    value = devnet.hostvars(host, name)[name]
+    return default if value is None else value
 
 
 def trading_state(devnet) -> str:

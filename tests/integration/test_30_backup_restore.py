@@ -8,19 +8,21 @@ stopped before PostgreSQL is replaced, started after, gated, and left with tradi
 
 from __future__ import annotations
 
-from conftest import DB_HOST, ENGINE_HOST, Devnet
+# conftest's names are not importable here (tests/unit is on pytest's path and has its own).
+DB_HOST = "mevops-devnet-db"
+ENGINE_HOST = "mevops-devnet-engine"
 
 ENGINE_UNITS = ("mev-detection", "mev-calculation", "mev-execution", "mev-monitoring")
 
 
-def psql(devnet: Devnet, query: str) -> str:
+def psql(devnet, query: str) -> str:
     proc = devnet.exec(
         DB_HOST, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", "mev_infrastructure", "-c", query
     )
     return proc.stdout.strip()
 
 
-def markers(devnet: Devnet, marker: str) -> int:
+def markers(devnet, marker: str) -> int:
     return int(psql(devnet, f"SELECT count(*) FROM mev.opportunities WHERE strategy_type = '{marker}'"))
 
 

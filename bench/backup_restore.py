@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """backup: pgBackRest full backup and restore vs the runbooks' `pg_dump | gzip` and `gunzip | psql`.
 
 Runs inside the `backup` molecule scenario's container (PostgreSQL + the backup role converged;

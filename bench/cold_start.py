@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """cold_start.yml's overhead beyond the nodes' own readiness, against the runbook's sleeps.
 
 On the devnet (brought up with scripts/devnet.sh when it is not running, and removed again):

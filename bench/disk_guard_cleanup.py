@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Disk guard cleanup against the runbook's emergency cleanup, on the same log tree.
 
     .venv/bin/python bench/disk_guard_cleanup.py [--mb 64] [--repeat 3]
@@ -92,7 +91,7 @@ def main() -> int:
     module = load_script(SCRIPT, "mevops_disk_guard")
     times: dict[str, list[float]] = {"runbook": [], "guard": []}
     freed: dict[str, int] = {}
-    for _ in range(args.repeat):
+    for _round in range(args.repeat):
         for name in ("runbook", "guard"):
             root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
             try:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Emergency stop latency against host count: `emergency.yml --tags stop_trading` vs the runbook's curl.
 
     scripts/bench.sh emergency_stop        (or .venv/bin/python bench/emergency_stop.py [--hosts 6])

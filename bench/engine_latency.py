@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Detection latency and pending-transaction ingest rate of the MEV engine on a devnet.
 
     scripts/bench.sh engine_latency        (or .venv/bin/python bench/engine_latency.py [--txs 5000])
@@ -23,6 +22,7 @@ process started is stopped.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -33,11 +33,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[1]
 ENGINE_VENV = TOP / ".cache" / "mev-engine-venv" / "bin" / "python"
 
-try:
-    import psycopg  # noqa: F401
-
-    import mev_engine  # noqa: F401
-except ImportError:
+if importlib.util.find_spec("psycopg") is None or importlib.util.find_spec("mev_engine") is None:
     if not ENGINE_VENV.exists():
         raise SystemExit("engine_latency: needs .cache/mev-engine-venv (scripts/unit.sh makes it)") from None
     os.execv(str(ENGINE_VENV), [str(ENGINE_VENV), __file__, *sys.argv[1:]])
@@ -86,9 +82,10 @@ def flood(url: str, accounts: list[str], count: int, batch: int = 100) -> float:
     """Send `count` transfers in JSON-RPC batches; return the seconds it took."""
     session = requests.Session()
     session.trust_env = False
-    nonces = {a: int(session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount",
-                                               "params": [a, "pending"]}, timeout=10).json()["result"], 16)
-              for a in accounts}  # fmt: skip
+    nonces = {}
+    for a in accounts:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [a, "pending"]}
+        nonces[a] = int(session.post(url, json=body, timeout=10).json()["result"], 16)
     started = time.monotonic()
     for first in range(0, count, batch):
         calls = [

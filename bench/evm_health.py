@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Health check of six chains: the runbook's sequential requests against the collection's probe.
 
     .venv/bin/python bench/evm_health.py [--repeat 20] [--ansible]
@@ -123,7 +122,7 @@ def main() -> None:
             if seen != set(CHAINS.values()):
                 print(f"warning: the probe saw chains {sorted(seen)}, expected {sorted(CHAINS.values())}")
             seq_ms, conc_ms = [], []
-            for _ in range(args.repeat):  # interleaved, so drift hits both alike
+            for _round in range(args.repeat):  # interleaved, so drift hits both alike
                 seq_ms.append(timed_ms(sequential, urls)[0])
                 conc_ms.append(timed_ms(concurrent, urls, pool)[0])
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """health_check: wall time of playbooks/health_check.yml on the running devnet, per check.
 
 Baseline, same invocation: `ansible -m ping` of the same hosts (the connection cost every
@@ -91,7 +90,7 @@ def main() -> int:
         .get("_meta", {})
         .get("hostvars", {})
     )
-    ping_s, _ = timed([str(BIN / "ansible"), "-i", str(INVENTORY), HOSTS, "-m", "ansible.builtin.ping"])
+    ping_s, _ping_out = timed([str(BIN / "ansible"), "-i", str(INVENTORY), HOSTS, "-m", "ansible.builtin.ping"])
     with tempfile.TemporaryDirectory() as reports:
         wall_s, out = timed(
             [

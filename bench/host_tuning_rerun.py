@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """host_tuning: wall time of the first converge vs its idempotent re-run, same invocation.
 
 Creates the molecule `host_tuning` container, applies the role twice with

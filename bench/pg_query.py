@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """postgresql: the runbook's "last hour, active, newest first" query with the role's indexes vs without.
 
 Starts a throwaway PostgreSQL cluster from Debian's binaries (socket only, in a temporary
@@ -75,7 +74,7 @@ def main() -> int:
     def timed() -> tuple[float, float, str]:
         """Median execution and planning time over REPEAT runs in one session (warm caches)."""
         argv = ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", "mev_infrastructure"]
-        for _ in range(REPEAT + 1):
+        for _round in range(REPEAT + 1):
             argv += ["-c", "EXPLAIN (ANALYZE, FORMAT JSON) " + QUERY, "-c", r"\echo @@"]
         chunks = [c for c in as_postgres(argv, env=env).stdout.split("@@") if c.strip()][1:]  # first one warms up
         plans = [json.loads(c)[0] for c in chunks]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """site.yml on the devnet: first converge on fresh containers vs the idempotent re-run.
 
 Recreates the devnet's three containers (molecule scenario `stack`'s create: a running devnet

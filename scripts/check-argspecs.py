@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when a role's meta/argument_specs.yml and defaults/main.yml disagree.
 
 Every key in defaults/main.yml must be an option of the role's `main` entry point and

@@ -57,7 +57,7 @@ stop() {
     echo "stopping dockerd (pid $pid) that this harness started"
     kill -TERM "$pid"
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" || true
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" || true; fi
   fi
   rm -f "$pidfile"
 }

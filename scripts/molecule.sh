@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
 if [ "${1:-}" = "--destroy-all" ]; then
-  ids=$(docker ps -aq --filter label=mevops.molecule=1 2>/dev/null || true)
-  [ -z "$ids" ] || docker rm -f $ids >/dev/null
-  nets=$(docker network ls -q --filter label=mevops.molecule=1 2>/dev/null || true)
-  [ -z "$nets" ] || docker network rm $nets >/dev/null
+  mapfile -t ids < <(docker ps -aq --filter label=mevops.molecule=1 2>/dev/null || true)
+  [ "${#ids[@]}" -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
+  mapfile -t nets < <(docker network ls -q --filter label=mevops.molecule=1 2>/dev/null || true)
+  [ "${#nets[@]}" -eq 0 ] || docker network rm "${nets[@]}" >/dev/null
   exit 0
 fi
 

@@ -41,5 +41,5 @@ else
   [ "$molecule_rc" -eq 0 ] || { echo "molecule tier failed" >&2; exit "$molecule_rc"; }
   [ "$integration_rc" -eq 0 ] || { echo "integration tier failed" >&2; exit "$integration_rc"; }
 fi
-tier done
+tier "done"
 echo "all tiers passed in $(( $(date +%s) - start ))s"

@@ -12,7 +12,7 @@ type: notification
 short_description: Append who ran which emergency, rotation, restore or maintenance playbook to a JSON-lines file
 version_added: 0.1.0
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
 description:
   - Every run of an audited playbook (O(playbooks)) appends two JSON lines to O(path) on the
     controller, linked by the same C(run_id). The C(start) line is written before the first task,

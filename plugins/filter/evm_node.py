@@ -167,10 +167,10 @@ class _Missing(Exception):
 
 def _lookup(chain: Mapping[str, Any], field: str) -> Any:
     """Value of a format field ("http_port", "txpool[globalslots]"); _Missing when unset."""
-    head, _, rest = field.partition("[")
+    head, _bracket, rest = field.partition("[")
     value: Any = chain.get(head)
     while rest:
-        key, _, rest = rest.partition("]")
+        key, _bracket, rest = rest.partition("]")
         rest = rest.lstrip("[")
         value = value.get(key) if isinstance(value, Mapping) else None
     if value is None or value is False or value in ("", []):

@@ -19,9 +19,12 @@ description:
   - With O(cipher_pass) the repository is read with that passphrase instead of the one in
     C(pgbackrest.conf) (C(PGBACKREST_REPO1_CIPHER_PASS)), so a restore can prove the passphrase it
     was given opens the repository before it touches anything; a wrong one fails the task.
-  - Read-only; RV(changed) is always false.
+  - Read-only; C(changed) is always false.
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.read_only
 options:
   config:
     description: Settings file the role wrote.
@@ -37,9 +40,9 @@ options:
         when it is unknown or not good. Without it RV(selected) is the newest good backup of O(kind).
     type: str
   cipher_pass:
-    description: Repository passphrase to read pgBackRest with (from vault); the configured one when left out.
+    description:
+      - Repository passphrase (from vault, never logged) to read pgBackRest with; the configured one when left out.
     type: str
-    no_log: true
   pgbackrest_user:
     description: OS user pgBackRest runs as (the repository's owner); the module uses C(runuser) to become it.
     type: str
@@ -52,13 +55,6 @@ options:
     description: Fail when O(kind) is given and no good backup fits (see O(label)).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    details:
-      - Read-only; the same result in check mode.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -82,11 +78,11 @@ backups:
   type: list
   elements: dict
   contains:
-    id: {description: Manifest id (database-<label>, config-<stamp>, keys-<stamp>)., type: str}
-    kind: {description: database, config or keys., type: str}
+    id: {description: "Manifest id (C(database-<label>), C(config-<stamp>), C(keys-<stamp>)).", type: str}
+    kind: {description: "C(database), C(config) or C(keys).", type: str}
     label: {description: pgBackRest backup label (database only)., type: str}
-    type: {description: full, diff or incr (database only)., type: str}
-    status: {description: complete, failed or running as the manifest says., type: str}
+    type: {description: "C(full), C(diff) or C(incr) (database only).", type: str}
+    status: {description: "C(complete), C(failed) or C(running), as the manifest says.", type: str}
     started_at: {description: UTC start., type: str}
     finished_at: {description: UTC end., type: str}
     manifest: {description: Manifest file on the host., type: str}

@@ -18,26 +18,12 @@ description:
   - Fails when a chain does not answer, and, with O(fail_on), when a balance is at or past a level.
     Read-only (never changed); standard library only on the managed host.
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.read_only
+  - mevops.infra.evm_chains.with_addresses
 options:
-  chains:
-    description: Chains to read.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: Chain name, for results and messages.
-        type: str
-        required: true
-      url:
-        description: JSON-RPC HTTP endpoint.
-        type: str
-        required: true
-      addresses:
-        description: Addresses on this chain; defaults to O(addresses).
-        type: list
-        elements: str
   addresses:
     description: Addresses read on every chain that lists none of its own (0x and 40 hex digits).
     type: list
@@ -60,11 +46,6 @@ options:
     description: Seconds per JSON-RPC request.
     type: float
     default: 5
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -97,6 +78,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mevops.infra.plugins.module_utils.common_args import evm_chains_common_argument_spec
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
     JsonRpcClient,
     RpcFailure,
@@ -121,16 +103,7 @@ def level(wei, warning_wei, critical_wei):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "chains": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "url": {"type": "str", "required": True},
-                    "addresses": {"type": "list", "elements": "str"},
-                },
-            },
+            **evm_chains_common_argument_spec(addresses=True),
             "addresses": {"type": "list", "elements": "str", "default": []},
             "warning_eth": {"type": "str", "default": "0"},
             "critical_eth": {"type": "str", "default": "0"},

@@ -25,17 +25,19 @@ requirements:
     The standard library has scrypt and AES is not in it, and Keccak-256 (the address and the
     V3 MAC) is not SHA3-256, so the module does not reimplement the format.
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.no_diff
 options:
   path:
     description: Keystore file on the managed host.
     type: str
     required: true
   password:
-    description: Password that encrypts (and must decrypt) the keystore.
+    description: Password that encrypts (and must decrypt) the keystore (never logged).
     type: str
     required: true
-    no_log: true
   state:
     description: C(present) creates when absent and checks otherwise; C(rotated) replaces the key.
     type: str
@@ -50,8 +52,9 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
+    details:
+      - Decrypts an existing keystore as in a real run and reports whether it would be created or rotated,
+        writing nothing; RV(address) is then null for a key not created yet.
 """
 
 EXAMPLES = r"""

@@ -23,7 +23,10 @@ description:
   - Needs nothing beyond the Python standard library on the managed host.
   - To wait until nodes are ready, use M(mevops.infra.evm_sync_wait).
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.read_only
 options:
   url:
     description:
@@ -50,14 +53,6 @@ options:
     description:
       - The chain id the node should serve. Adds RV(chain_id_ok) to the result.
     type: int
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - RV(peer_count) is null where the client does not implement C(net_peerCount) (for
     example anvil) and answers "method not found".

@@ -30,31 +30,20 @@ requirements:
   - eth_account on the managed host. Run the module with C(ansible_python_interpreter) set to the
     engine's virtualenv, as for M(mevops.infra.evm_keystore).
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.no_diff
+  - mevops.infra.evm_chains
 options:
   keystore:
     description: V3 keystore of the address to empty.
     type: str
     required: true
   password:
-    description: Password of O(keystore).
+    description: Password of O(keystore) (never logged).
     type: str
     required: true
-    no_log: true
-  chains:
-    description: Chains to work on.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description: Chain name, for results and messages.
-        type: str
-        required: true
-      url:
-        description: JSON-RPC HTTP endpoint.
-        type: str
-        required: true
   to:
     description: Where the balance goes (required with O(sweep=true)).
     type: str
@@ -90,8 +79,10 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
+    details:
+      - Reads nonces, fees and balances and sends nothing. RV(chains[].cancelled) lists the nonces that
+        would be replaced (without transaction hashes); a sweep shows as state C(would_sweep) with the
+        amount and fee it would move. Pending nonces are not waited for.
 """
 
 EXAMPLES = r"""
@@ -139,6 +130,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.mevops.infra.plugins.module_utils.common_args import evm_chains_common_argument_spec
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
     JsonRpcClient,
     RpcError,
@@ -324,14 +316,10 @@ def load_key(module):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "keystore": {"type": "str", "required": True},
+            # A path: the file it names is encrypted, the secret is `password`.
+            "keystore": {"type": "str", "required": True, "no_log": False},
             "password": {"type": "str", "required": True, "no_log": True},
-            "chains": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {"name": {"type": "str", "required": True}, "url": {"type": "str", "required": True}},
-            },
+            **evm_chains_common_argument_spec(),
             "to": {"type": "str"},
             "allowed_to": {"type": "list", "elements": "str", "default": []},
             "sweep": {"type": "bool", "default": True},

@@ -26,7 +26,10 @@ description:
   - Uses the same probe as M(mevops.infra.evm_node_info) and needs nothing beyond the
     Python standard library on the managed host.
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.read_only
 options:
   endpoints:
     description:
@@ -96,11 +99,8 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Waiting changes nothing, so check mode waits the same way.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+    details:
+      - Waiting changes nothing, so check mode waits the same way; it never reports a change.
 notes:
   - Head age compares block timestamps with the managed host's clock.
   - An endpoint whose reference is unreachable is not ready, because its lag cannot be checked.

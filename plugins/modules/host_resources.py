@@ -11,7 +11,7 @@ module: host_resources
 short_description: Report CPU, memory, disk, load and top processes against thresholds
 version_added: 0.1.0
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
 description:
   - Samples the host's CPU use, memory and swap, disk and inode use per mount, load averages and
     the processes using the most CPU and memory, with psutil, and compares them with warning and
@@ -23,18 +23,12 @@ description:
   - Exceeded thresholds never fail the task. They come back as RV(findings) and an overall
     RV(status); the caller (the health check playbook) decides what to do with them. The task fails
     only on invalid options, a missing mount (unless O(missing_mounts=skip)) or missing psutil.
-  - Read-only; RV(changed) is always false.
+  - Read-only; C(changed) is always false.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - mevops.infra.attributes
+  - mevops.infra.attributes.read_only
 attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it returns the same sample in check mode.
-  diff_mode:
-    support: none
   platform:
-    support: full
     platforms: linux
 requirements:
   - psutil on the managed host (Debian package C(python3-psutil)). The module fails with an
@@ -66,7 +60,6 @@ options:
     description:
       - Warning thresholds. Keys not given keep their defaults.
     type: dict
-    apply_defaults: true
     suboptions:
       cpu:
         description: CPU busy, percent of all CPUs over O(cpu_sample_seconds), 0-100.
@@ -95,7 +88,6 @@ options:
       - Critical thresholds, same keys as O(warning); defaults V(cpu=90), V(memory=90), V(disk=90),
         V(load_per_cpu=2.0). Each must be at least the matching O(warning) threshold.
     type: dict
-    apply_defaults: true
     suboptions:
       cpu:
         description: CPU busy, percent, 0-100.

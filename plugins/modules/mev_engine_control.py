@@ -20,7 +20,10 @@ description:
     another server error - and the result's C(error_state) gives it as one word.
   - Standard library only on the managed host.
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
+extends_documentation_fragment:
+  - mevops.infra.attributes
+  - mevops.infra.attributes.no_diff
 options:
   action:
     description:
@@ -43,10 +46,9 @@ options:
     type: str
     default: http://127.0.0.1:8090
   api_token:
-    description: Bearer token of the API (C(MEV_API_TOKEN)).
+    description: Bearer token of the API (C(MEV_API_TOKEN)); never logged.
     type: str
     required: true
-    no_log: true
   reason:
     description: Why the state changes (recorded by the engine) for C(enable), C(disable) and C(emergency_stop).
     type: str
@@ -71,8 +73,10 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
+    details:
+      - Reads the trading state and the pending transactions and reports what would change without
+        calling a mutating endpoint. C(cancel_pending) predicts from the transactions the engine lists;
+        C(withdraw) always predicts a change; C(wait_inflight) waits as in a real run.
 """
 
 EXAMPLES = r"""

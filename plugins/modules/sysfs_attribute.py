@@ -11,7 +11,7 @@ module: sysfs_attribute
 short_description: Read or write sysfs and procfs attributes
 version_added: 0.1.0
 author:
-  - mevops.infra developers
+  - mevops.infra developers (@mevops)
 description:
   - Reads one attribute file under C(/sys) or C(/proc) and, when O(value) is given, writes it unless
     the kernel already holds that value.
@@ -29,7 +29,7 @@ description:
   - O(attributes) handles many attributes in one task (one round trip to the host instead of one per
     attribute), for example every sysctl of a tuning profile.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - mevops.infra.attributes
 attributes:
   check_mode:
     support: full
@@ -39,7 +39,6 @@ attributes:
   diff_mode:
     support: full
   platform:
-    support: full
     platforms: linux
 options:
   path:
@@ -58,6 +57,22 @@ options:
         task, naming the attribute, with the results so far.
     type: list
     elements: dict
+    suboptions:
+      path:
+        description: Absolute path of the attribute, as O(path).
+        type: path
+        required: true
+      value:
+        description: The value the attribute should hold, as O(value).
+        type: str
+        required: true
+      allowed_values:
+        description: Values O(attributes[].value) may take, as O(allowed_values).
+        type: list
+        elements: str
+      label:
+        description: A name returned with this attribute's result, such as the sysctl name.
+        type: str
   value:
     description:
       - The value the attribute should hold. Surrounding whitespace is ignored.

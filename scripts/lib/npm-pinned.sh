@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts that install one pinned npm package into the shared cache
 # ($MEVOPS_CACHE_DIR, default /var/cache/mevops) once and reuse it: ensure-anvil.sh and
 # files/mev_engine/scripts/ensure-solc.sh.

@@ -5,7 +5,6 @@
 # The tag carries a hash of this recipe; a build is skipped when it exists.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
 image_repo=${MEVOPS_BASE_IMAGE_REPO:-mevops/debian12-systemd}
 suite=bookworm
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,gnupg

@@ -269,7 +269,7 @@ class Devnet:
 
     def engine_ready(self, host: str = ENGINE_HOST) -> bool:
         try:
-            status, _ = self.api("GET", "/health/ready", host=host)
+            status, _body = self.api("GET", "/health/ready", host=host)
         except (AssertionError, json.JSONDecodeError, subprocess.TimeoutExpired, KeyError):
             return False
         return status == 200

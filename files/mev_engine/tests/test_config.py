@@ -92,7 +92,7 @@ def test_good_config_parses() -> None:
     assert "secret" not in repr(config)
 
 
-@pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[f"{p}={v!r}"[:60] for p, v, _ in BAD])
+@pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[f"{p}={v!r}"[:60] for p, v, _message in BAD])
 def test_bad_value_is_named(path: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(mutated(path, value), ENV)

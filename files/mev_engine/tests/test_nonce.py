@@ -17,9 +17,9 @@ def test_concurrent_allocations_are_unique_and_contiguous() -> None:
     manager = NonceManager(lambda: calls.append(1) or 7)
     barrier = threading.Barrier(16)
 
-    def grab(_: int) -> list[int]:
+    def grab(_worker: int) -> list[int]:
         barrier.wait()
-        return [manager.allocate() for _ in range(250)]
+        return [manager.allocate() for _round in range(250)]
 
     with ThreadPoolExecutor(16) as pool:
         got = [n for chunk in pool.map(grab, range(16)) for n in chunk]
@@ -29,7 +29,7 @@ def test_concurrent_allocations_are_unique_and_contiguous() -> None:
 
 def test_released_nonces_are_reused_lowest_first() -> None:
     manager = NonceManager(lambda: 0)
-    nonces = [manager.allocate() for _ in range(5)]  # 0..4
+    nonces = [manager.allocate() for _round in range(5)]  # 0..4
     manager.release(1)
     manager.release(3)
     assert manager.allocate() == 1
@@ -52,7 +52,7 @@ def test_concurrent_orders_all_land_on_anvil(node: Any, devnet: Any, funded_hot:
     barrier = threading.Barrier(8)
     errors: list[Exception] = []
 
-    def send(_: int) -> list[tuple[int, str]]:
+    def send(_worker: int) -> list[tuple[int, str]]:
         barrier.wait()
         sent = []
         for _ in range(3):
@@ -69,8 +69,8 @@ def test_concurrent_orders_all_land_on_anvil(node: Any, devnet: Any, funded_hot:
     with ThreadPoolExecutor(8) as pool:
         sent = [item for chunk in pool.map(send, range(8)) for item in chunk]
     assert not errors
-    assert sorted(n for n, _ in sent) == list(range(24))
-    for _, tx_hash in sent:
+    assert sorted(n for n, _tx_hash in sent) == list(range(24))
+    for _nonce, tx_hash in sent:
         receipt = devnet.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
         assert receipt["status"] == 1
     assert client.nonce(account.address, "latest") == 24

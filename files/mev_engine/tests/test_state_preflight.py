@@ -35,7 +35,7 @@ def test_state_changes_are_broadcast(redis_client: Any) -> None:
     pubsub.subscribe("mev:control")
     write_state(redis_client, "emergency_stop", "drill")
     message = None
-    for _ in range(20):
+    for _round in range(20):
         message = pubsub.get_message(timeout=0.2)
         if message:
             break

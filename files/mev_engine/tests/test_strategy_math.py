@@ -65,7 +65,7 @@ def test_closed_form_matches_brute_force(seed: int) -> None:
     buy, sell = (x1, y1), (x2, y2)
     amount, profit = best_trade(buy, sell)
     assert profit > 0
-    _, brute_profit = brute_force(buy, sell, upper=min(x1, x2))
+    _brute_amount, brute_profit = brute_force(buy, sell, upper=min(x1, x2))
     assert profit >= brute_profit, (amount, profit, brute_profit)
     # and nothing at all is profitable the other way round
     assert best_trade(sell, buy) == (0, 0)

@@ -76,7 +76,7 @@ def tool(host, *args: str, env: str = "") -> tuple[int, dict]:
 
 
 def good(host, kind: str = "database") -> list[str]:
-    _, listing = tool(host, "list", "--kind", kind)
+    _rc, listing = tool(host, "list", "--kind", kind)
     return [row["id"] for row in listing["backups"] if row["good"]]
 
 
@@ -189,7 +189,7 @@ def test_point_in_time_restore_keeps_exactly_the_first_rows(host, inventory):
 
 def test_interrupted_restore_is_completed_by_a_rerun(host, inventory):
     expected = markers(host)
-    rc, _ = tool(host, "restore-db", "--target", "end", env="MEVOPS_BACKUP_FAULT_AFTER=aside")
+    rc, _output = tool(host, "restore-db", "--target", "end", env="MEVOPS_BACKUP_FAULT_AFTER=aside")
     assert rc == 75
     assert json.loads(sh(host, f"cat {STATE}/restore-state.json"))["phase"] == "aside"
     assert not host.file(DATA).exists
@@ -201,7 +201,7 @@ def test_interrupted_restore_is_completed_by_a_rerun(host, inventory):
 def test_interrupted_restore_can_put_the_old_data_back(host, inventory):
     insert(host, "kept", 4)
     expected = markers(host)
-    rc, _ = tool(host, "restore-db", "--target", "backup", env="MEVOPS_BACKUP_FAULT_AFTER=restoring")
+    rc, _output = tool(host, "restore-db", "--target", "backup", env="MEVOPS_BACKUP_FAULT_AFTER=restoring")
     assert rc == 75
     result = playbook(inventory, "restore.yml", backup_restore_confirm=True, backup_restore_rollback=True)
     assert_ok(result)
@@ -224,7 +224,7 @@ def test_drill_passes_on_a_good_backup_and_fails_on_a_tampered_one(host, invento
         assert result.returncode != 0
         assert "restore drill failed" in result.stdout
         # pgbackrest verify names the backup, and from then on it no longer counts as good.
-        rc, _ = tool(host, "verify")
+        rc, _output = tool(host, "verify")
         assert rc == 1
         assert f"database-{label}" not in good(host)
     finally:
@@ -239,7 +239,7 @@ def test_postgresql_stopped_during_a_backup(host, inventory):
     host.run("(mevops-backup db --type full > /root/during.out 2>&1; echo $? > /root/during.rc) &")
     time.sleep(1)
     sh(host, "systemctl stop postgresql@15-main")
-    for _ in range(120):
+    for _round in range(120):
         if host.file("/root/during.rc").exists:
             break
         time.sleep(1)

@@ -91,7 +91,7 @@ def test_data_dir_belongs_to_the_service_user(host, chain):
 
 @pytest.mark.parametrize("chain", sorted(CHAINS))
 def test_rpc_listens_on_loopback_only(host, chain):
-    port, _ = CHAINS[chain]
+    port, _chain_id = CHAINS[chain]
     assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
     assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
 
@@ -104,7 +104,7 @@ def test_node_answers_with_its_chain_id(host, chain):
 
 @pytest.mark.parametrize("chain", sorted(CHAINS))
 def test_node_mines_blocks(host, chain):
-    port, _ = CHAINS[chain]
+    port, _chain_id = CHAINS[chain]
     first = int(rpc(host, port, "eth_blockNumber"), 16)
     time.sleep(2.5)
     assert int(rpc(host, port, "eth_blockNumber"), 16) > first

@@ -40,7 +40,7 @@ def http(host, method, path, body=None, token=TOKEN):
     out = host.run("python3 -c %s %s %s %s %s", HTTP, method, f"http://127.0.0.1:8090{path}", token,
                    "" if body is None else json.dumps(body))  # fmt: skip
     assert out.rc == 0, out.stderr
-    code, _, text = out.stdout.partition("\n")
+    code, _newline, text = out.stdout.partition("\n")
     return int(code), text
 
 

@@ -50,7 +50,7 @@ def test_stream_and_keys_survive_a_restart(host):
     for i in range(3):
         assert cli(host, "XADD", "mev:test:stream", "*", "n", str(i)).rc == 0
     host.run_test("systemctl restart redis-server")
-    for _ in range(30):
+    for _round in range(30):
         if cli(host, "PING").stdout.strip() == "PONG":
             break
         time.sleep(1)

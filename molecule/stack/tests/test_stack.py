@@ -57,7 +57,7 @@ TOKEN = vault()["vault_mev_engine_api_token"]
 def http(host, url, method="GET"):
     out = host.run("python3 -c %s %s %s %s", HTTP, method, url, TOKEN)
     assert out.rc == 0, out.stderr
-    code, _, text = out.stdout.partition("\n")
+    code, _newline, text = out.stdout.partition("\n")
     try:
         return int(code), json.loads(text)
     except ValueError:

@@ -35,7 +35,7 @@ def test_every_panel_queries_the_provisioned_datasource(path):
 def test_every_panel_expression_parses(promtool, path, tmp_path):
     # promtool parses PromQL offline only inside rule files: one recording rule per expression.
     exprs = [(panel["title"], t["expr"]) for panel in panels(path) for t in panel["targets"]]
-    records = [{"record": f"dashboard:expr_{i}", "expr": e} for i, (_, e) in enumerate(exprs)]
+    records = [{"record": f"dashboard:expr_{i}", "expr": e} for i, (_title, e) in enumerate(exprs)]
     rules = {"groups": [{"name": "dashboard", "rules": records}]}
     rule_file = tmp_path / "dashboard.yml"
     rule_file.write_text(yaml.safe_dump(rules))

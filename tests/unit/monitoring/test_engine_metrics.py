@@ -41,7 +41,7 @@ def exported_series(definitions: dict[str, tuple[str, tuple[str, ...]]]) -> set[
 
     The engine names its counters with `_total` already; prometheus_client keeps that name
     for the sample (it strips the suffix only from the family name)."""
-    return {name + suffix for name, (kind, _) in definitions.items() for suffix in SUFFIXES[kind]}
+    return {name + suffix for name, (kind, _labels) in definitions.items() for suffix in SUFFIXES[kind]}
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ def test_every_runbook_alert_is_a_rule_with_severity_and_runbook(rules):
     }
     for rule in rules:
         assert set(rule["annotations"]) == {"summary", "description", "runbook"}, rule["alert"]
-        base, _, anchor = rule["annotations"]["runbook"].partition("#")
+        base, _hash, anchor = rule["annotations"]["runbook"].partition("#")
         assert base == "mevops.infra/docs/alerts.md"
         assert anchor in anchors, f"{rule['alert']}: docs/alerts.md has no section #{anchor}"
 

@@ -68,9 +68,9 @@ class RpcClient:
             return []
         first = next(self._ids)
         body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
-        for _ in calls[1:]:
+        for _call in calls[1:]:
             next(self._ids)
-        answers = self._post(body, [m for m, _ in calls])
+        answers = self._post(body, [m for m, _params in calls])
         if not isinstance(answers, list):
             raise RpcError(f"{self.chain}: batch request answered with {answers!r}")
         by_id = {a.get("id"): a for a in answers}

@@ -260,7 +260,7 @@ def test_table_cuts_overlong_targets_so_reasons_keep_room():
     report = health_report(
         [row("h", "critical", "alerts", "HighDetectionLatency (chain=ethereum, component=x)", "fires")]
     )
-    header, _, line, _ = health_report_table(report, width=120).splitlines()
+    header, _rule, line, _bottom = health_report_table(report, width=120).splitlines()
     assert "HighDetectionLatency (chain=ethereum,...  CRITICAL" in line  # cut to 40 characters
     assert line.endswith("CRITICAL  fires")
     assert header.index("STATUS") == line.index("CRITICAL")

@@ -74,7 +74,7 @@ def test_batch_rejected_by_the_server_is_an_rpc_error(rpc_stub):
 def test_connection_refused_is_unreachable_not_timeout(closed_url):
     with pytest.raises(RpcUnreachable) as exc:
         JsonRpcClient(closed_url, timeout=2).call("eth_chainId")
-    assert type(exc.value) is RpcUnreachable
+    assert exc.type is RpcUnreachable  # not one of its subclasses (a timeout)
     assert exc.value.state == "unreachable"
     assert str(exc.value) == "connection refused"
 

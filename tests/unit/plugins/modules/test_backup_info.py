@@ -53,7 +53,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_lists_and_selects_the_latest_good(run_module, setup) -> None:
-    args, _ = setup
+    args, _tmp_path = setup
     result = run_module(backup_info, dict(args, kind="database"))
     assert not result["changed"]
     assert result["repository"]["readable"]
@@ -65,7 +65,7 @@ def test_lists_and_selects_the_latest_good(run_module, setup) -> None:
 
 
 def test_a_wrong_passphrase_fails(run_module, setup) -> None:
-    args, _ = setup
+    args, _tmp_path = setup
     with pytest.raises(ModuleFailed, match=r"repository cannot be read.*wrong repository passphrase"):
         run_module(backup_info, dict(args, kind="database", cipher_pass="not-the-passphrase"))
     result = run_module(backup_info, dict(args, kind="database", cipher_pass=RIGHT))

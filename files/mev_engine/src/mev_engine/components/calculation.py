@@ -161,7 +161,7 @@ class Calculator:
                     log.error("%s: strategy input unavailable: %s", candidate.chain, exc)
                 except Exception:
                     log.exception("%s: evaluating %s candidate failed", candidate.chain, candidate.kind)
-            self.redis.xack(streams.CANDIDATES, GROUP, *[entry_id for entry_id, _ in entries])
+            self.redis.xack(streams.CANDIDATES, GROUP, *[entry_id for entry_id, _fields in entries])
 
 
 def run(runtime: Runtime) -> None:

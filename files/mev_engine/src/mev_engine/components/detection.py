@@ -244,7 +244,7 @@ class Detector:
             source = self.websocket(chain) if chain.ws_url else self.polling(chain)
             tasks.append(asyncio.create_task(source))
         stop_waiter: asyncio.Future[Any] = asyncio.ensure_future(loop.run_in_executor(None, self.runtime.stop.wait))
-        done, _ = await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
+        done, _running = await asyncio.wait([*tasks, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
         crashed = [task for task in tasks if task in done and not task.cancelled() and task.exception()]
         self.runtime.stop.set()  # releases the waiter thread when a task ended on its own
         for task in tasks:

@@ -436,7 +436,7 @@ class Executor:
                     "maxPriorityFeePerGas": new_priority,
                 }
                 try:
-                    tx_hash, _ = self.send(name, tx, nonce=nonce)
+                    tx_hash, _signed = self.send(name, tx, nonce=nonce)
                 except RpcError as exc:  # one refused replacement must not stop the others
                     log.error("%s: cannot cancel nonce %d: %s", name, nonce, exc)
                     failed.append({"chain": name, "nonce": nonce, "error": str(exc)})

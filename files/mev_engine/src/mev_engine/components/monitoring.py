@@ -103,7 +103,7 @@ class Monitor:
 
     def _authorised(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
+        scheme, _space, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             return False
         return hmac.compare_digest(presented.strip().encode(), self.token)

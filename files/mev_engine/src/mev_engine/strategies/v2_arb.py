@@ -136,7 +136,7 @@ class V2CrossPoolArb:
         answers = self.clients[chain].batch(calls)
         states: dict[str, PoolState] = {}
         for pool, answer in zip(pools, answers[:-1], strict=True):
-            reserve0, reserve1, _ = decode(["uint112", "uint112", "uint32"], bytes.fromhex(answer[2:]))
+            reserve0, reserve1, _timestamp = decode(["uint112", "uint112", "uint32"], bytes.fromhex(answer[2:]))
             base_first = token0[pool] == settings.base_token
             states[pool] = PoolState(
                 pool, base_first, reserve0 if base_first else reserve1, reserve1 if base_first else reserve0

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from eth_utils import is_hex_address, to_checksum_address
 
 from ansible_collections.mevops.infra.plugins.module_utils import units
+from ansible_collections.mevops.infra.plugins.plugin_utils.deps import require
 
 
 def wei_to_eth(value: Any) -> str:
@@ -30,9 +30,10 @@ def eth_to_wei(value: Any) -> int:
 
 def checksum_address(value: Any) -> str:
     """The EIP-55 form of a 0x-prefixed 40-hex-digit address (any case in, mixed case out)."""
-    if not isinstance(value, str) or not value.startswith("0x") or not is_hex_address(value):
+    eth_utils = require("eth_utils", "the checksum_address filter")  # Keccak-256 is not in hashlib
+    if not isinstance(value, str) or not value.startswith("0x") or not eth_utils.is_hex_address(value):
         raise AnsibleFilterError(f"checksum_address: {value!r} is not a 0x-prefixed 20-byte hex address")
-    return str(to_checksum_address(value))
+    return str(eth_utils.to_checksum_address(value))
 
 
 class FilterModule:

@@ -80,7 +80,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads nonces, fees and balances and sends nothing. RV(chains[].cancelled) lists the nonces that
+      - Reads nonces, fees and balances and sends nothing. C(cancelled) in RV(chains) lists the nonces that
         would be replaced (without transaction hashes); a sweep shows as state C(would_sweep) with the
         amount and fee it would move. Pending nonces are not waited for.
 """

@@ -55,7 +55,7 @@ def test_concurrent_orders_all_land_on_anvil(node: Any, devnet: Any, funded_hot:
     def send(_worker: int) -> list[tuple[int, str]]:
         barrier.wait()
         sent = []
-        for _ in range(3):
+        for _round in range(3):
             nonce = manager.allocate()
             tx = {"to": target, "value": 1000, "gas": 21000, "gasPrice": gas_price, "nonce": nonce, "chainId": 31337}
             raw = account.sign_transaction(tx).raw_transaction

@@ -230,9 +230,25 @@ def _computed(chain: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, An
     values["static_peers_csv"] = ",".join(peers) or None
     values["static_peers_file"] = _static_peers_file(data_dir, spec) if peers else None
     values["authrpc_url"] = f"http://127.0.0.1:{chain['authrpc_port']}" if chain.get("authrpc_port") else None
-    values["http_url"] = f"http://127.0.0.1:{chain['http_port']}" if chain.get("http_port") else None
+    # The node's own RPC as a companion on the same host reaches it (heimdall's bor_rpc_url):
+    # loopback when it listens everywhere, else the address it binds.
+    local = _local_host(chain.get("http_addr"))
+    values["http_url"] = f"http://{local}:{chain['http_port']}" if chain.get("http_port") else None
+    # Host names the RPC server accepts in the Host header (geth's --http.vhosts): loopback,
+    # and the bound address that the engine hosts use; any when it listens everywhere.
+    bound = str(chain.get("http_addr") or "127.0.0.1")
+    values["vhosts"] = (
+        "*" if bound in _WILDCARD else ",".join(dict.fromkeys(["localhost", "127.0.0.1", bound.strip("[]")]))
+    )
     values["cl_api_url"] = f"http://127.0.0.1:{chain['cl_api_port']}" if chain.get("cl_api_port") else None
     return values
+
+
+def _local_host(address: Any) -> str:
+    """The host part of a URL to a service bound to `address`, from the same host."""
+    text = str(address or "127.0.0.1")
+    host = "127.0.0.1" if text in _WILDCARD else text
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _static_peers_file(data_dir: str, spec: Mapping[str, Any]) -> str | None:
@@ -322,13 +338,9 @@ def evm_node_endpoints(chains: list[Mapping[str, Any]], clients: Mapping[str, An
         if not chain.get("enabled", True):
             continue
         spec = clients[chain["client"]]
-        address = str(chain.get("http_addr") or "127.0.0.1")
-        host = "127.0.0.1" if address in _WILDCARD else address
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
         endpoint = {
             "name": chain["name"],
-            "url": f"http://{host}:{chain['http_port']}{spec.get('rpc_path', '')}",
+            "url": f"http://{_local_host(chain.get('http_addr'))}:{chain['http_port']}{spec.get('rpc_path', '')}",
         }
         if chain.get("chain_id") is not None:
             endpoint["chain_id"] = int(chain["chain_id"])

@@ -11,7 +11,7 @@ module: backup_info
 short_description: List database, config and keystore backups and say which are good
 version_added: "0.1.0"
 description:
-  - Reads every manifest the C(mevops-backup) tool of the M(mevops.infra.backup) role wrote and
+  - Reads every manifest the C(mevops-backup) tool of the C(mevops.infra.backup) role wrote and
     C(pgbackrest info --output=json) for the stanza, and judges each backup. Only a backup whose
     manifest is complete, sealed (its C(manifest_sha256) matches its content), whose files exist
     with the recorded size and sha256, and - for a database backup - that pgBackRest still lists

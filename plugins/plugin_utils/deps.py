@@ -20,9 +20,9 @@ from types import ModuleType
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
-# import name -> PyPI distribution
+# import name -> what to pip install (eth-utils needs a Keccak-256 backend it does not pull in itself)
 PACKAGES = {
-    "eth_utils": "eth-utils",
+    "eth_utils": "eth-utils eth-hash[pycryptodome]",
 }
 
 

@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
-# Lint tier: yamllint, ansible-lint (production profile), ruff, argument specs vs defaults.
+# Lint tier: yamllint, ruff, argument specs vs defaults, antsibull-docs' collection-docs lint, then
+# two lanes side by side (the tier's long steps are single-threaded; the machine has two cores):
+#   lane 1: ansible-lint (production profile)
+#   lane 2: ansible-test sanity (scripts/sanity.sh), then the collection build (scripts/check-build.sh:
+#           install with the runtime requirements only, FQCN resolution, validate_inventory from it)
+# Each lane's output is printed whole once both are done; each step prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "--- yamllint";      yamllint --strict .
-echo "--- ruff";          ruff check .
-                          ruff format --check .
-echo "--- argspecs";      python scripts/check-argspecs.py
-echo "--- ansible-lint";  ansible-lint --profile production
-echo "--- build";         scripts/check-build.sh
+step() {  # step LABEL COMMAND...: run and print the label, the output and the wall time
+  local label=$1 started=$SECONDS rc=0
+  shift
+  echo "--- $label"
+  "$@" || rc=$?
+  echo "--- $label: $((SECONDS - started)) s$([ "$rc" -eq 0 ] || echo ", FAILED (exit $rc)")"
+  return "$rc"
+}
+
+step yamllint yamllint --strict .
+step ruff bash -c 'ruff check . && ruff format --check .'
+step argspecs python scripts/check-argspecs.py
+step collection-docs bash -c 'cd .collections/ansible_collections/mevops/infra && antsibull-docs lint-collection-docs .'
+
+mkdir -p .cache
+step ansible-lint ansible-lint --profile production >.cache/lint-lane1.log 2>&1 &
+lane1=$!
+{ step sanity scripts/sanity.sh && step build scripts/check-build.sh; } >.cache/lint-lane2.log 2>&1 &
+lane2=$!
+rc1=0 rc2=0
+wait "$lane1" || rc1=$?
+wait "$lane2" || rc2=$?
+cat .cache/lint-lane1.log .cache/lint-lane2.log
+if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then echo "lint tier failed" >&2; exit 1; fi

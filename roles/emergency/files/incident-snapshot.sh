@@ -24,6 +24,7 @@ run processes.txt ps auxww --sort=-%cpu
 # Command lines can carry secrets (KEY=value, --password x): redact them.
 sed -i -E 's/((token|password|passwd|secret|private_?key)[A-Za-z_]*(=|[[:space:]]+))[^[:space:]'"'"'"]+/\1<redacted>/Ig' processes.txt
 run sockets.txt ss -tunap
+# shellcheck disable=SC2016 # dpkg-query's own ${Package} format, not a shell expansion
 run packages.txt dpkg-query -W -f '${Package} ${Version}\n'
 if [ -n "${SNAP_ENGINE_PIP:-}" ] && [ -x "${SNAP_ENGINE_PIP}" ]; then
   run engine-packages.txt "$SNAP_ENGINE_PIP" freeze --disable-pip-version-check
@@ -79,6 +80,7 @@ for chain in json.loads(os.environ.get("SNAP_CHAINS") or "[]"):
 PY
 
 # The manifest: every file with its size and sha256.
+# shellcheck disable=SC2094 # find leaves out MANIFEST.txt, the one file the loop writes
 find . -type f ! -name MANIFEST.txt -printf '%P\n' | sort | while read -r f; do
   printf '%s  %s  %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "$f"
 done >MANIFEST.txt

@@ -348,6 +348,51 @@ def evm_node_endpoints(chains: list[Mapping[str, Any]], clients: Mapping[str, An
     return endpoints
 
 
+def evm_node_sync_rows(
+    endpoints: list[Mapping[str, Any]],
+    markers: list[Mapping[str, Any]],
+    infos: list[Mapping[str, Any]],
+    max_head_age: Any,
+) -> list[dict[str, Any]]:
+    """One row per enabled chain for the initial-sync report and cold start's refusal:
+    {name, url, state, synced, first_sync_done, head_number, sync_current, sync_highest,
+    percent, head_age_seconds, words}. `markers` are stat results of each chain's first-sync
+    marker, `infos` evm_node_info results, both in the order of `endpoints`. Synced: the node
+    answers, is not syncing and its head is at most `max_head_age` seconds old."""
+    rows = []
+    limit = float(max_head_age)
+    for endpoint, marker, info in zip(endpoints, markers, infos, strict=True):
+        state = info.get("state")
+        age = info.get("head_age_seconds")
+        synced = state == "ok" and not info.get("syncing") and age is not None and float(age) <= limit
+        current, highest = info.get("sync_current"), info.get("sync_highest")
+        percent = round(100.0 * int(current) / int(highest), 1) if current is not None and highest else None
+        if state != "ok":
+            words = f"does not answer ({info.get('reason') or state})"
+        elif info.get("syncing"):
+            words = f"syncing: block {current} of {highest}" + (f" ({percent} %)" if percent is not None else "")
+        elif not synced:
+            words = f"not syncing but its head is {age} s old (over {max_head_age} s): no peers, or still starting"
+        else:
+            words = f"synced at block {info.get('head_number')}"
+        rows.append(
+            {
+                "name": endpoint.get("name"),
+                "url": endpoint.get("url"),
+                "state": state,
+                "synced": synced,
+                "first_sync_done": bool((marker.get("stat") or {}).get("exists")) or synced,
+                "head_number": info.get("head_number"),
+                "sync_current": current,
+                "sync_highest": highest,
+                "percent": percent,
+                "head_age_seconds": age,
+                "words": words,
+            }
+        )
+    return rows
+
+
 def _npm_tarball(spec: str) -> str:
     """File name `npm pack` gives a package spec: @foundry-rs/anvil-linux-amd64@1.7.1 ->
     foundry-rs-anvil-linux-amd64-1.7.1.tgz."""
@@ -409,5 +454,6 @@ class FilterModule:
             "evm_node_resolve": evm_node_resolve,
             "evm_node_static_peers": evm_node_static_peers,
             "evm_node_subdirs": evm_node_subdirs,
+            "evm_node_sync_rows": evm_node_sync_rows,
             "evm_node_units": evm_node_units,
         }

@@ -1,7 +1,8 @@
 # Copyright: mevops.infra developers
 # Apache License 2.0 (see galaxy.yml)
-"""Filters for the firewall role: CIDR and port validation without netaddr, address
-families for nftables sets, and P2P ports derived from the evm_node chain list.
+"""Filters for the firewall role: CIDR and port validation without netaddr, and address
+families for nftables sets. The ports and sources to admit come from the inventory's flows
+(mevops.infra.topology_firewall, plugins/plugin_utils/topology.py).
 
 ansible.utils.ipaddr needs the netaddr package, which this collection does not pin; the
 standard library's ipaddress module does everything the firewall needs.
@@ -73,56 +74,6 @@ def port_errors(values: Any) -> list[Any]:
     return [value for value in values if not _is_port(value)]
 
 
-def chain_p2p_ports(chains: Any) -> list[int]:
-    """P2P ports of the evm_node chain list: each entry's `p2p_port` (and `p2p_ports` when a
-    client has several, e.g. op-node beside op-geth), sorted and without duplicates."""
-    if chains is None:
-        return []
-    if not isinstance(chains, list):
-        raise AnsibleFilterError(f"chain_p2p_ports: evm_node_chains must be a list, got {type(chains).__name__}")
-    ports: set[int] = set()
-    for chain in chains:
-        if not isinstance(chain, dict):
-            raise AnsibleFilterError(f"chain_p2p_ports: a chain entry must be a mapping, got {chain!r}")
-        candidates = [chain.get("p2p_port"), *list(chain.get("p2p_ports") or [])]
-        for port in candidates:
-            if port is None:
-                continue
-            if not _is_port(port):
-                raise AnsibleFilterError(
-                    f"chain_p2p_ports: chain {chain.get('name', '?')!r} has p2p port {port!r}; expected 1-65535"
-                )
-            ports.add(int(port))
-    return sorted(ports)
-
-
-def host_addresses(hosts: Any, hostvars: Any) -> dict[str, list[str]]:
-    """Addresses of inventory `hosts` for firewall rules: the default IPv4/IPv6 address from
-    their facts, else ansible_host or the inventory name when it is an IP. Hosts with none of
-    these are listed under "unresolved" so the caller can fail naming them."""
-    addresses: list[str] = []
-    unresolved: list[str] = []
-    for name in hosts or []:
-        hv = hostvars[name]
-        facts = hv.get("ansible_facts") or {}
-        found = [
-            (facts.get(key) or {}).get("address")
-            for key in ("default_ipv4", "default_ipv6")
-            if (facts.get(key) or {}).get("address")
-        ]
-        if not found:
-            found = [
-                str(candidate)
-                for candidate in (hv.get("ansible_host"), name)
-                if candidate is not None and _network(str(candidate)) is not None and "/" not in str(candidate)
-            ][:1]
-        if found:
-            addresses.extend(address for address in found if address not in addresses)
-        else:
-            unresolved.append(str(name))
-    return {"addresses": addresses, "unresolved": unresolved}
-
-
 class FilterModule:
     """mevops.infra firewall filters."""
 
@@ -132,6 +83,4 @@ class FilterModule:
             "cidr_split": cidr_split,
             "cidr_contains": cidr_contains,
             "port_errors": port_errors,
-            "chain_p2p_ports": chain_p2p_ports,
-            "host_addresses": host_addresses,
         }

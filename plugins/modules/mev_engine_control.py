@@ -42,9 +42,12 @@ options:
     required: true
     choices: [status, enable, disable, emergency_stop, wait_inflight, cancel_pending, withdraw]
   api_url:
-    description: Base URL of the engine's API.
+    description:
+      - Base URL of the engine's API as this host reaches it. Pass the mev_engine role's
+        C(mev_engine_api_url), which follows where the API binds (C(mev_engine_api_host),
+        C(mev_engine_api_port)).
     type: str
-    default: http://127.0.0.1:8090
+    required: true
   api_token:
     description: Bearer token of the API (C(MEV_API_TOKEN)); never logged.
     type: str
@@ -232,7 +235,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "action": {"type": "str", "required": True, "choices": _ACTIONS},
-            "api_url": {"type": "str", "default": "http://127.0.0.1:8090"},
+            "api_url": {"type": "str", "required": True},
             "api_token": {"type": "str", "required": True, "no_log": True},
             "reason": {"type": "str"},
             "chain": {"type": "str"},

@@ -286,6 +286,28 @@ def _resolve_entry(inv: Inventory, raw: Any, index: int, names: set[str], proble
     return Chain(name, str(client), entry, hosts, str(l1) if l1 else None, engine, specs[str(client)])
 
 
+def _hand_written_chains(inv: Inventory) -> list[Chain]:
+    """Without a catalogue: the chains node hosts list in their own evm_node_chains (each
+    engine then lists its chains by hand in mev_engine_chains)."""
+    specs = client_specs()
+    chains: dict[str, Chain] = {}
+    for host in inv.group(NODES):
+        defaults_by_name = inv.get(host, "evm_node_chain_defaults", "evm_node") or {}
+        for raw in inv.get(host, "evm_node_chains") or []:
+            if not isinstance(raw, Mapping) or not raw.get("name") or raw.get("client") not in specs:
+                continue
+            if not raw.get("enabled", True):
+                continue
+            name = str(raw["name"])
+            if name in chains:
+                chains[name].hosts.append(host)
+                continue
+            entry = dict(defaults_by_name.get(name) or {})
+            entry.update({k: v for k, v in raw.items() if v is not None})
+            chains[name] = Chain(name, str(raw["client"]), entry, [host], None, None, specs[str(raw["client"])])
+    return list(chains.values())
+
+
 def resolve_chains(inv: Inventory, host: str | None = None, problems: list[str] | None = None) -> list[Chain]:
     """The catalogue's entries resolved: defaults by chain name (the serving hosts'
     evm_node_chain_defaults), the client's spec, the serving hosts. Entries that cannot be
@@ -293,7 +315,7 @@ def resolve_chains(inv: Inventory, host: str | None = None, problems: list[str] 
     problems = problems if problems is not None else []
     catalogue = _catalogue(inv, host)
     if catalogue is None:
-        return []
+        return _hand_written_chains(inv)
     if not isinstance(catalogue, list):
         problems.append(f"mevops_chains must be a list of chains, got {type(catalogue).__name__}")
         return []
@@ -337,6 +359,8 @@ def chain_url(inv: Inventory, chain: Chain, source: str, kind: str = "http") -> 
 def node_chains(inv: Inventory, host: str) -> list[dict[str, Any]]:
     """`evm_node_chains` for a node host: the catalogue's chains it serves, with the L1 URLs
     (l1_rpc_url, l1_beacon_url) of chains that follow another one."""
+    if _catalogue(inv, host) is None:
+        return []
     chains = resolve_chains(inv, host)
     by_name = {chain.name: chain for chain in chains}
     out = []
@@ -357,6 +381,8 @@ def node_chains(inv: Inventory, host: str) -> list[dict[str, Any]]:
 def engine_chains(inv: Inventory, host: str) -> list[dict[str, Any]]:
     """`mev_engine_chains` for an engine host: every chain the engine watches, its URLs at the
     serving host's address as this host reaches it."""
+    if _catalogue(inv, host) is None:
+        return []
     out = []
     for chain in resolve_chains(inv, host):
         if chain.engine is None:
@@ -672,10 +698,15 @@ def firewall_rules(inv: Inventory, host: str) -> dict[str, Any]:
     return {"rules": out, "p2p_ports": sorted(p2p), "unresolved": unresolved}
 
 
+def firewall_applied(inv: Inventory, host: str) -> bool:
+    """Whether site.yml gives `host` the firewall (site_host_security and firewall_enabled)."""
+    return inv.flag(host, "site_host_security", "", True) and inv.flag(host, "firewall_enabled", "firewall", True)
+
+
 def _admitted(inv: Inventory, flow: Flow) -> bool:
     """Whether the destination's firewall, as its inventory configures it, admits the flow."""
     host = flow.service.host
-    if flow.source == host or not inv.flag(host, "firewall_enabled", "firewall", True):
+    if flow.source == host or not firewall_applied(inv, host):
         return True
     port, protocol = flow.service.port, flow.service.protocol
     sources = _source_networks(inv, flow)
@@ -786,15 +817,16 @@ def _engine_chain_problems(inv: Inventory, engine: str, chains: list[Chain]) -> 
         names.add(name)
         problems += _url_problems(f"{label}.http_url", entry.get("http_url"), ("http", "https"))
         problems += _url_problems(f"{label}.ws_url", entry.get("ws_url"), ("ws", "wss"))
-        if entry.get("chain_id") is not None:
+        if given is not None and entry.get("chain_id") is not None:
             chain_id = int(entry["chain_id"])
             if chain_id in ids:
                 problems.append(f"{label}: chain_id {chain_id} is also {ids[chain_id]}'s")
             ids[chain_id] = name
         chain = by_name.get(name)
         if chain is None:
-            if chains:
-                problems.append(f"{label} is not in the chain catalogue mevops_chains")
+            problems.append(
+                f"{label} is served by no node host (no mevops_chains or evm_node_chains entry by that name)"
+            )
             continue
         served_id = chain.entry.get("chain_id")
         if entry.get("chain_id") is not None and served_id is not None and int(entry["chain_id"]) != int(served_id):
@@ -876,6 +908,26 @@ def _flow_problems(inv: Inventory) -> list[str]:
     return problems
 
 
+def _hand_written_problems(inv: Inventory) -> list[str]:
+    """With a catalogue, nodes and engines take their chains from it: a hand-written list
+    beside it would make the two disagree."""
+    if _catalogue(inv, None) is None:
+        return []
+    out = [
+        f"node {host}: evm_node_chains is set by hand, but the chain catalogue mevops_chains is the one place "
+        "chains are declared (remove it, or serve the chain from this host with served_by)"
+        for host in inv.group(NODES)
+        if inv.has(host, "evm_node_chains")
+    ]
+    out += [
+        f"engine {host}: mev_engine_chains is set by hand, but it is derived from the chain catalogue mevops_chains "
+        "(remove it; `engine: false` on a chain leaves it unwatched)"
+        for host in inv.group(ENGINES)
+        if inv.has(host, "mev_engine_chains")
+    ]
+    return out
+
+
 def _port_problems(inv: Inventory, host: str) -> list[str]:
     seen: dict[tuple[int, str], str] = {}
     problems = []
@@ -925,6 +977,7 @@ def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum:
             out.append(f"group {group} has no host")
     chains = resolve_chains(inv, problems=out)
     out += _chain_problems(inv, chains)
+    out += _hand_written_problems(inv)
     for host in inv.hosts():
         out += _port_problems(inv, host)
     for engine in inv.group(ENGINES):
@@ -936,6 +989,11 @@ def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum:
         if issue:
             out.append(f"engine {engine}: {issue}")
     out += _flow_problems(inv)
+    out += [
+        f"{host}: firewall_management_networks is empty while the firewall is on: nobody could reach SSH"
+        for host in inv.hosts()
+        if firewall_applied(inv, host) and not inv.get(host, "firewall_management_networks", "firewall", [])
+    ]
     for host, status in (secrets or {}).items():
         for variable, state in status.items():
             if state == "missing":

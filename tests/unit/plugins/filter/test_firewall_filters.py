@@ -6,11 +6,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mevops.infra.plugins.filter.firewall import (
-    chain_p2p_ports,
     cidr_contains,
     cidr_errors,
     cidr_split,
-    host_addresses,
     port_errors,
 )
 
@@ -53,30 +51,3 @@ def test_cidr_contains():
 @pytest.mark.parametrize("bad", [0, 65536, 70000, -1, "http", True, 22.5, None])
 def test_port_errors(bad):
     assert port_errors([22, "8545", 65535, bad]) == [bad]
-
-
-def test_chain_p2p_ports_from_evm_node_chains():
-    chains = [
-        {"name": "ethereum", "client": "geth", "p2p_port": 30303},
-        {"name": "base", "client": "op-geth", "p2p_port": 30304, "p2p_ports": [9222]},
-        {"name": "devnet", "client": "anvil"},
-        {"name": "dup", "client": "reth", "p2p_port": "30303"},
-    ]
-    assert chain_p2p_ports(chains) == [9222, 30303, 30304]
-    assert chain_p2p_ports(None) == []
-
-
-def test_chain_p2p_ports_names_the_bad_chain():
-    with pytest.raises(AnsibleFilterError, match=r"'polygon'.*70000"):
-        chain_p2p_ports([{"name": "polygon", "client": "bor", "p2p_port": 70000}])
-
-
-def test_host_addresses_from_facts_or_ansible_host():
-    hostvars = {
-        "prom1": {"ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}},
-        "prom2": {"ansible_host": "10.0.0.6"},
-        "192.0.2.9": {},
-        "prom3": {"ansible_host": "prom3.example"},
-    }
-    result = host_addresses(["prom1", "prom2", "192.0.2.9", "prom3"], hostvars)
-    assert result == {"addresses": ["10.0.0.5", "10.0.0.6", "192.0.2.9"], "unresolved": ["prom3"]}

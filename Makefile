@@ -28,8 +28,13 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed .cache/ansible-test/.primed
 	scripts/link-collection.sh
+
+# ansible-test sanity's tool virtualenvs (pylint, voluptuous, ...), from PyPI, under .cache.
+.cache/ansible-test/.primed: $(BIN)/.installed scripts/sanity.sh
+	scripts/sanity.sh --prime-venvs >/dev/null
+	touch $@
 
 lint: setup
 	scripts/lint.sh

@@ -41,7 +41,8 @@ def cidr_split(values: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {"ipv4": [], "ipv6": []}
     for value in values:
         net = _network(value)
-        assert net is not None
+        if net is None:  # not reached: cidr_errors above let only networks through
+            continue
         family = "ipv4" if net.version == 4 else "ipv6"
         text = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
         if text not in out[family]:

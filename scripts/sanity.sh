@@ -34,11 +34,17 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
 fi
 
-# Outside any git work tree: inside one, ansible-test would list files with git from its top.
-stage=$(mktemp -d "${TMPDIR:-/tmp}/mevops-sanity.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+# Outside any git work tree (inside one, ansible-test would list files with git from its top), one
+# per checkout, kept between runs for ansible-test's delegation virtualenv in tests/output; the
+# content is laid anew each run. A lock keeps two runs of one checkout apart.
+stage="${TMPDIR:-/tmp}/mevops-sanity-$(sha256sum <<<"$top" | cut -c1-12)"
 copy="$stage/ansible_collections/mevops/infra"
 mkdir -p "$copy"
+exec 9>"$stage/.lock"
+flock 9
+find "$copy" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+find "$copy/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
+rm -rf "$copy/tests/output/bot" "$copy/tests/output/junit"
 git ls-files -z --cached --others --exclude-standard \
   | (while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) \
   | tar -c --null -T - -f - | tar -x -C "$copy"

@@ -156,7 +156,7 @@ def test_runs_append_and_operator_override(tmp_path: Path, audit: Path, monkeypa
     monkeypatch.setenv("ANSIBLE_AUDIT_OPERATOR", "alice")
     monkeypatch.setenv("SUDO_USER", "bob")
     book = _playbook(tmp_path, "rotate_keys.yml")
-    for _run in range(2):
+    for _attempt in range(2):
         assert _run([book]).returncode == 0
     records = _records(audit)
     assert [r["event"] for r in records] == ["start", "end", "start", "end"]

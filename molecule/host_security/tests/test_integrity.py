@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 testinfra_hosts = ["docker://mevops-security-node"]
 
@@ -43,6 +44,6 @@ def test_baseline_is_clean_then_reports_a_modified_file(host):
 
 def test_keystore_and_release_are_watched(host):
     conf = host.file("/etc/aide/mevops.conf").content_string
-    for path in ("/etc/mev", "/etc/systemd/system", "/opt/mev", "/usr/local/bin", "/var/lib/mev/keystore"):
-        assert f"\n{path}(/.*)?$ MevopsContent" in conf
+    for path in ("/etc/mev", "/etc/systemd/system", "/opt/mev", "/opt/evm-node/bin", "/etc/mev/keystore"):
+        assert f"\n{re.escape(path)}(/.*)?$ MevopsContent" in conf
     assert host.file("/var/lib/mevops/integrity/aide.db.gz").mode == 0o600

@@ -18,7 +18,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mevops.infra.plugins.plugin_utils import topology
+from ansible_collections.mevops.infra.plugins.plugin_utils import deps, topology
 
 
 def _inventory(hostvars: Any, groups: Any) -> topology.Inventory:
@@ -40,14 +40,8 @@ def _wrap(function: Any) -> Any:
 
 
 def _checksum(address: str) -> str:
-    try:
-        from eth_utils import to_checksum_address  # noqa: PLC0415 - only validate_inventory needs it
-    except ImportError as exc:
-        raise AnsibleFilterError(
-            "mevops.infra.topology_problems checks EIP-55 addresses with the eth-utils package, which this "
-            "controller's Python lacks: pip install eth-utils (or use the collection's execution environment)"
-        ) from exc
-    return str(to_checksum_address(address))
+    eth_utils = deps.require("eth_utils", "mevops.infra.topology_problems (EIP-55 cold wallet check)")
+    return str(eth_utils.to_checksum_address(address))
 
 
 def topology_problems(hostvars: Any, groups: Any, secrets: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:

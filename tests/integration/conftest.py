@@ -1,10 +1,11 @@
 """Fixtures for the integration tier: tests that operate the devnet (inventories/devnet).
 
-The devnet is three systemd containers (mevops-devnet-node, -db, -engine) brought up by the
-`stack` molecule scenario (scripts/integration.sh) or by `make devnet`. These fixtures drive it
-the way an operator does, with ansible-playbook and the devnet inventory, and look at it from
-the controller through `docker exec` (the engine API and the chains listen inside the
-containers' network, not on the controller).
+The devnet is four systemd containers (mevops-devnet-node, -db, -engine, -mon: production's
+layout) brought up by the `stack` molecule scenario (scripts/integration.sh) or by `make devnet`.
+These fixtures drive it the way an operator does, with ansible-playbook and the devnet inventory,
+and look at it from the controller over SSH as Ansible logs in (the inventory's address, user,
+key and options; commands through sudo): the engine API and the chains are reached from the
+hosts that use them, not from the controller.
 
 Every test leaves the devnet cold-started, with all units active and trading disabled: use the
 `devnet_ready` fixture, which re-runs cold_start.yml when a probe fails.
@@ -13,33 +14,27 @@ Every test leaves the devnet cold-started, with all units active and trading dis
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from devnet_hosts import (
+    BIN,
+    DEVNET_UNITS,
+    ENGINE_HOST,
+    INVENTORY,
+    TOP,
+    VAULT_PASSWORD_FILE,
+    Login,
+    ansible_debug,
+    ansible_env,
+    logins,
+)
 
-TOP = Path(__file__).resolve().parents[2]
-INVENTORY = TOP / "inventories" / "devnet"
-VAULT_PASSWORD_FILE = INVENTORY / "vault-password.txt"
-BIN = Path(sys.executable).parent
-
-ENGINE_HOST = "mevops-devnet-engine"
-NODE_HOST = "mevops-devnet-node"
-DB_HOST = "mevops-devnet-db"
-DEVNET_HOSTS = (NODE_HOST, DB_HOST, ENGINE_HOST)
-# Every unit site.yml starts, per host, dependants first (the order to stop them in).
-DEVNET_UNITS = {
-    ENGINE_HOST: ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
-                  "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
-    DB_HOST: ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
-    NODE_HOST: ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
-}  # fmt: skip
+DEVNET_HOSTS = tuple(DEVNET_UNITS)
 
 # Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
 _HTTP_SNIPPET = r"""
@@ -58,21 +53,6 @@ except ValueError:
     pass
 print(json.dumps({"status": status, "body": body}))
 """
-
-
-def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """ansible-playbook's environment: this checkout's config and collections, no colour."""
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-    )
-    env.update(extra or {})
-    return env
 
 
 @dataclass
@@ -140,35 +120,7 @@ class Devnet:
         if missing:
             # A variable the inventory leaves to a role default reads as null.
             expr = "{{ {" + ", ".join(f"'{n}': hostvars[inventory_hostname]['{n}'] | default(none)" for n in missing)
-            expr += "} | to_json }}"
-            proc = subprocess.run(
-                [
-                    str(BIN / "ansible"),
-                    host,
-                    "-i",
-                    str(self.inventory),
-                    "--vault-password-file",
-                    str(self.vault_password_file),
-                    "-m",
-                    "ansible.builtin.debug",
-                    "-a",
-                    f"msg={expr}",
-                    "-o",
-                ],
-                capture_output=True,
-                text=True,
-                env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"}),
-                cwd=TOP,
-                timeout=120,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
-            # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
-            payload = json.loads(proc.stdout.split("=>", 1)[1])
-            values = payload["msg"]
-            if isinstance(values, str):  # to_json's text, as debug prints it
-                values = json.loads(values)
+            values = ansible_debug(host, expr + "} | to_json }}", self.inventory)[host]
             for key, value in values.items():
                 self._vars_cache[(host, key)] = value
         return {n: self._vars_cache[(host, n)] for n in names}
@@ -182,13 +134,17 @@ class Devnet:
             for host, counts in re.findall(r"^(\S+)\s+:\s+(.*)$", tail, flags=re.M)
         }
 
-    # -- containers ------------------------------------------------------------------------
+    # -- hosts -----------------------------------------------------------------------------
+    def login(self, host: str) -> Login:
+        """How the controller logs in to `host` (its inventory's connection variables)."""
+        return logins(self.inventory)[host]
+
     def exec(
         self, host: str, *argv: str, check: bool = True, input: str | None = None, timeout: int = 300
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv inside a devnet container (docker exec); raises on failure when check."""
+        """Run argv on a devnet host as root (ssh + sudo, as Ansible); raises on failure when check."""
         proc = subprocess.run(
-            ["docker", "exec", "-i", host, *argv],
+            self.login(host).sudo(*argv),
             capture_output=True,
             text=True,
             input=input,
@@ -206,7 +162,7 @@ class Devnet:
         return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
 
     def inactive_units(self) -> dict[str, list[str]]:
-        """{host: [units of DEVNET_UNITS not active]} (one docker exec per host); {} when all run."""
+        """{host: [units of DEVNET_UNITS not active]} (one command per host); {} when all run."""
         found = {}
         for host, units in DEVNET_UNITS.items():
             states = self.systemctl(host, "is-active", *units, check=False).stdout.split()
@@ -275,26 +231,18 @@ class Devnet:
         return status == 200
 
 
-def _containers_running() -> list[str]:
-    if shutil.which("docker") is None:
-        return []
-    proc = subprocess.run(
-        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=False, timeout=30
-    )
-    return [n for n in proc.stdout.split() if n in DEVNET_HOSTS]
-
-
 @pytest.fixture(scope="session")
 def devnet() -> Devnet:
-    """The running devnet; the tier fails (not skips) when it is not up."""
-    running = _containers_running()
-    missing = sorted(set(DEVNET_HOSTS) - set(running))
+    """The running devnet; the tier fails (not skips) when a host does not answer over SSH."""
+    devnet = Devnet()
+    missing = sorted(set(DEVNET_HOSTS) - set(logins(devnet.inventory)))
+    missing += [h for h in DEVNET_HOSTS if h not in missing and devnet.exec(h, "true", check=False).returncode]
     if missing:
         pytest.fail(
-            f"the devnet is not running (missing {', '.join(missing)}): "
+            f"the devnet is not running (no SSH login to {', '.join(missing)}): "
             "run scripts/integration.sh, or `make devnet` before pytest tests/integration"
         )
-    return Devnet()
+    return devnet
 
 
 @pytest.fixture

@@ -16,11 +16,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The helper module beside this file (pytest's importlib import mode puts no test folder on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devnet_hosts import (
     BIN,
     DEVNET_UNITS,

@@ -4,7 +4,6 @@ tier drive them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,20 +13,12 @@ TOP = Path(__file__).resolve().parents[2]
 # The devnet's hosts, units and SSH logins, as the integration tier reads them from the inventory.
 sys.path.insert(0, str(TOP / "tests" / "integration"))
 from devnet_hosts import DEVNET_UNITS as UNITS  # noqa: E402
+from devnet_hosts import ansible_env as env  # noqa: E402
 from devnet_hosts import logins  # noqa: E402
 
 BIN = Path(sys.executable).parent
 INVENTORY = TOP / "inventories" / "devnet"
 HOSTS = tuple(UNITS)
-
-
-def env() -> dict[str, str]:
-    return dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
 
 
 def molecule(action: str) -> None:

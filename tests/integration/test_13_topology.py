@@ -38,13 +38,13 @@ except OSError:
 """
 
 
-def probe(devnet, host: str, address: str, port: int) -> str:
+def probe(devnet, host: str, address: str, port: int | str) -> str:
     return devnet.exec(host, "python3", "-c", _PROBE, address, str(port)).stdout.strip()
 
 
 def controller_get(url: str, timeout: float = 10) -> tuple[int, object]:
     """A GET from the controller itself (the management network)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the devnet's own address
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, json.loads(response.read())
 
 
@@ -74,8 +74,7 @@ def test_node_ports_answer_from_the_engine_host_and_are_dropped_elsewhere(devnet
 
 def test_the_engine_api_answers_only_where_it_is_needed(devnet_ready):
     devnet = devnet_ready
-    engine = devnet.address(ENGINE_HOST)
-    port = devnet.hostvars(ENGINE_HOST, "mev_engine_api_port")["mev_engine_api_port"] or 8090
+    engine, port = devnet.target("mev-engine", ENGINE_HOST).rsplit(":", 1)
     # Prometheus scrapes it; the controller (management network) calls it; the engine host itself.
     assert probe(devnet, MON_HOST, engine, port) == "open"
     assert controller_get(f"http://{engine}:{port}/health/live")[0] == 200
@@ -93,8 +92,7 @@ def test_prometheus_scrapes_every_derived_target_and_all_are_up(devnet_ready):
     devnet = devnet_ready
     expected = {(t["job"], t["host"], t["target"]) for t in devnet.derived(MON_HOST, "topology_scrape_targets")}
     assert len(expected) >= 12  # 4 node_exporters, the engine, postgres_exporter, Prometheus, Alertmanager...
-    prometheus = devnet.hostvars(MON_HOST, "monitoring_prometheus_listen_address")
-    url = f"http://{prometheus['monitoring_prometheus_listen_address']}/api/v1/targets?state=active"
+    url = f"http://{devnet.target('prometheus', MON_HOST)}/api/v1/targets?state=active"
     deadline = time.monotonic() + 90
     while True:
         status, body = controller_get(url)  # from the management network
@@ -111,8 +109,7 @@ def test_prometheus_scrapes_every_derived_target_and_all_are_up(devnet_ready):
 
 def test_only_named_alerts_fire(devnet_ready):
     devnet = devnet_ready
-    alertmanager = devnet.hostvars(MON_HOST, "monitoring_alertmanager_listen_address")
-    url = f"http://{alertmanager['monitoring_alertmanager_listen_address']}/api/v2/alerts?active=true&silenced=false"
+    url = f"http://{devnet.target('alertmanager', MON_HOST)}/api/v2/alerts?active=true&silenced=false"
     status, alerts = controller_get(url)
     assert status == 200
     firing = {a["labels"]["alertname"]: a["labels"] for a in alerts}

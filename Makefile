@@ -1,6 +1,6 @@
 # mevops.infra — every tier from scratch on a fresh Debian 12 machine.
-#   make devnet               the devnet: 3 systemd containers, site.yml, cold_start.yml, health report
-#   make devnet-down          remove the devnet's containers
+#   make devnet               the devnet: production's 4 hosts as systemd containers over SSH, site.yml, cold_start.yml, health report
+#   make devnet-down          remove the devnet's containers and network
 #   make test                 lint + unit + molecule (all scenarios)
 #   make molecule SCENARIO=x  one molecule scenario
 #   make bench                benchmarks (print figures, never fail on a number)

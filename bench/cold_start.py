@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from devnet import TOP, playbook, running, stop_everything
+from devnet import TOP, on, playbook, running, stop_everything
 
 # Inside the node host: until every anvil answers eth_blockNumber.
 NODES_READY = """
@@ -39,9 +39,8 @@ for port in (8545, 8546):
 def nodes_ready_seconds() -> float:
     stop_everything()
     start = time.perf_counter()
-    subprocess.run(["docker", "exec", "mevops-devnet-node", "systemctl", "start", "ethereum-anvil", "base-anvil"],
-                   check=True)  # fmt: skip
-    subprocess.run(["docker", "exec", "mevops-devnet-node", "python3", "-c", NODES_READY], check=True, timeout=300)
+    on("mevops-devnet-node", "systemctl", "start", "ethereum-anvil", "base-anvil")
+    on("mevops-devnet-node", "python3", "-c", NODES_READY)
     return time.perf_counter() - start
 
 

@@ -1,6 +1,6 @@
 """site.yml on the devnet: first converge on fresh containers vs the idempotent re-run.
 
-Recreates the devnet's three containers (molecule scenario `stack`'s create: a running devnet
+Recreates the devnet's four containers (molecule scenario `stack`'s create: a running devnet
 is removed first), runs playbooks/site.yml twice with inventories/devnet, removes them.
 Prints one line: `site_converge first_s=… rerun_s=… ratio=… goal<=0.25`.
 A benchmark, not a test: nothing fails on the number.

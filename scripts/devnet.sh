@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The devnet (inventories/devnet): three systemd containers from the one recipe, provisioned
-# by playbooks/site.yml, cold-started by playbooks/cold_start.yml, then the health report.
-#   scripts/devnet.sh up     create (molecule scenario `stack`'s create), site.yml, cold_start.yml, report
+# The devnet (inventories/devnet): production's four hosts as systemd containers from the one
+# recipe, at the inventory's static addresses and reached over SSH as the inventory says,
+# provisioned by playbooks/site.yml, cold-started by playbooks/cold_start.yml, then the health report.
+#   scripts/devnet.sh up     create (molecule scenario `stack`'s create: containers, network, the mevops
+#                            login with the devnet key, known hosts), site.yml, cold_start.yml, report
 #   scripts/devnet.sh down   remove the containers and their network
 #   scripts/devnet.sh report the health report only
+#   scripts/devnet.sh ssh HOST [COMMAND...]   log in to a devnet host as Ansible does (its key, known hosts, user)
 # `make devnet` / `make devnet-down` call it after `make setup` and the base image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 inventory=inventories/devnet
 # Facts cached (ansible.cfg: jsonfile) for containers that no longer exist would mislead the
-# next run (a recreated container has a new address): forget them with the containers.
+# next run (a recreated container is a new host): forget them with the containers.
 forget_facts() { rm -f .cache/facts/mevops-devnet-*; }
 playbook() {
   ansible-playbook -i "$inventory" --vault-password-file "$inventory/vault-password.txt" "$@"
@@ -33,10 +36,15 @@ case "${1:-}" in
     t0=$(date +%s)
     molecule create -s stack
     forget_facts
+    t1=$(date +%s)
     playbook playbooks/site.yml
-    [ ! -f playbooks/cold_start.yml ] || playbook playbooks/cold_start.yml
+    t2=$(date +%s)
+    playbook playbooks/cold_start.yml
+    t3=$(date +%s)
     report
-    echo "devnet up in $(( $(date +%s) - t0 ))s: ansible-playbook -i $inventory --vault-password-file $inventory/vault-password.txt playbooks/<procedure>.yml"
+    echo "devnet up in $(( $(date +%s) - t0 ))s (create $(( t1 - t0 ))s, site.yml $(( t2 - t1 ))s, cold_start.yml $(( t3 - t2 ))s)"
+    echo "  ansible-playbook -i $inventory --vault-password-file $inventory/vault-password.txt playbooks/<procedure>.yml"
+    echo "  $0 ssh mevops-devnet-engine   (any host: logs in as Ansible does)"
     ;;
   down)
     molecule destroy -s stack
@@ -45,8 +53,13 @@ case "${1:-}" in
   report)
     report
     ;;
+  ssh)
+    shift
+    [ $# -ge 1 ] || { echo "usage: $0 ssh HOST [COMMAND...]" >&2; exit 2; }
+    exec python3 tests/integration/devnet_hosts.py "$@"
+    ;;
   *)
-    echo "usage: $0 up|down|report" >&2
+    echo "usage: $0 up|down|report|ssh HOST [COMMAND...]" >&2
     exit 2
     ;;
 esac

@@ -4,32 +4,20 @@ tier drive them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
+# The devnet's hosts, units and SSH logins, as the integration tier reads them from the inventory.
+sys.path.insert(0, str(TOP / "tests" / "integration"))
+from devnet_hosts import DEVNET_HOSTS as HOSTS  # noqa: E402
+from devnet_hosts import ansible_env as env  # noqa: E402
+from devnet_hosts import logins, units  # noqa: E402
+
 BIN = Path(sys.executable).parent
 INVENTORY = TOP / "inventories" / "devnet"
-HOSTS = ("mevops-devnet-node", "mevops-devnet-db", "mevops-devnet-engine")
-# Every unit site.yml starts, per host, in the order they are stopped (dependants first).
-UNITS = {
-    "mevops-devnet-engine": ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
-                             "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
-    "mevops-devnet-db": ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
-    "mevops-devnet-node": ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
-}  # fmt: skip
-
-
-def env() -> dict[str, str]:
-    return dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
 
 
 def molecule(action: str) -> None:
@@ -48,11 +36,16 @@ def playbook(name: str, *args: str) -> float:
     return time.perf_counter() - start
 
 
+def on(host: str, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """argv on a devnet host as root, over SSH as Ansible logs in (fails loudly)."""
+    return subprocess.run(logins()[host].sudo(*argv), check=True, text=True, capture_output=True, timeout=timeout)
+
+
 def running() -> bool:
     names = subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=True)
     return set(HOSTS) <= set(names.stdout.split())
 
 
 def stop_everything() -> None:
-    for host, units in UNITS.items():
-        subprocess.run(["docker", "exec", host, "systemctl", "stop", *units], check=True)
+    for host, names in units().items():
+        on(host, "systemctl", "stop", *names)

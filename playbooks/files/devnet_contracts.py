@@ -1,6 +1,11 @@
 """Make sure a devnet chain carries the reference strategy's contracts (devnet only).
 
-    devnet_contracts.py --deploy|--check HOT_ADDRESS CHAIN=RPC_URL ...
+    devnet_contracts.py --deploy|--check HOT_ADDRESS [--ssh JSON] CHAIN=RPC_URL ...
+
+RPC_URL is the chain's URL as the engine uses it (mev_engine_chains[*].http_url). With --ssh
+(a JSON list: the ssh options and destination of an engine host) the controller reaches every
+URL through that host, as production admits the nodes' RPC from engine hosts only: one
+`ssh -N` with a local forward per node address and port, ended when the script ends.
 
 Prints one JSON object: {"changed": bool, "contracts": {chain: {base, other, pool_a,
 pool_b, executor}}, "strategies": {chain: {executor, base_token, pairs, gas_limit}}} (each
@@ -18,10 +23,16 @@ files/mev_engine/tests/devnet.py)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
-import sys
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from eth_utils import keccak, to_bytes, to_checksum_address
 from web3 import Web3
@@ -79,22 +90,85 @@ def ensure(url: str, hot: str, check: bool) -> tuple[bool, dict[str, str]]:
     return True, wanted
 
 
+def _target(url: SplitResult) -> tuple[str, int]:
+    return url.hostname or "", url.port or (443 if url.scheme in ("https", "wss") else 80)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def tunnel(ssh: list[str], urls: Iterable[str], timeout: float = 30) -> Iterator[dict[str, str]]:
+    """Yield {url: the same URL on a local forward} through one `ssh -N` to the host that `ssh`
+    (options, then the destination) names; the forwards end with the block."""
+    parts = {url: urlsplit(url) for url in urls}
+    targets = sorted({_target(p) for p in parts.values()})
+    local = {target: _free_port() for target in targets}
+    forwards = [arg for (host, port), lport in local.items() for arg in ("-L", f"127.0.0.1:{lport}:{host}:{port}")]
+    # Options first: ssh keeps the first value it reads. No shared control socket: the forwards
+    # must belong to this process, so that ending it ends them.
+    argv = ["ssh", "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "ControlMaster=no",
+            "-o", "ControlPath=none", *forwards, *ssh]  # fmt: skip
+    # The ssh options come from the inventory, through the playbook (no shell).
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    try:
+        deadline = time.monotonic() + timeout
+        waiting = set(local.values())
+        while waiting:
+            if proc.poll() is not None:
+                raise SystemExit(
+                    f"ssh tunnel ({' '.join(argv)}) exited {proc.returncode}: {proc.stderr.read().decode()}"
+                )
+            if time.monotonic() > deadline:
+                raise SystemExit(f"ssh tunnel ({' '.join(argv)}) not up after {timeout}s")
+            for lport in list(waiting):
+                with socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", lport)) == 0:
+                        waiting.discard(lport)
+            time.sleep(0.2)
+        yield {url: urlunsplit(p._replace(netloc=f"127.0.0.1:{local[_target(p)]}")) for url, p in parts.items()}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def _direct(urls: Iterable[str]) -> Iterator[dict[str, str]]:
+    yield {url: url for url in urls}
+
+
 def main() -> None:
-    mode, hot, chains = sys.argv[1], to_checksum_address(sys.argv[2]), sys.argv[3:]
-    if mode not in ("--deploy", "--check") or not chains or not all("=" in chain for chain in chains):
-        raise SystemExit(__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--deploy", action="store_true")
+    mode.add_argument("--check", action="store_true")
+    parser.add_argument("hot")
+    parser.add_argument("--ssh", type=json.loads, help="JSON list: ssh options and the engine host")
+    parser.add_argument("chains", nargs="+", metavar="CHAIN=RPC_URL")
+    args = parser.parse_args()
+    if not all("=" in chain for chain in args.chains):
+        parser.error("each chain is CHAIN=RPC_URL")
+    hot = to_checksum_address(args.hot)
+    chains = dict(chain.split("=", 1) for chain in args.chains)
     out: dict = {"changed": False, "contracts": {}, "strategies": {}}
-    for chain in chains:
-        name, url = chain.split("=", 1)
-        changed, addresses = ensure(url, hot, check=mode == "--check")
-        out["changed"] |= changed
-        out["contracts"][name] = addresses
-        out["strategies"][name] = {
-            "executor": addresses["executor"],
-            "base_token": addresses["base"],
-            "pairs": [[addresses["pool_a"], addresses["pool_b"]]],
-            "gas_limit": GAS_LIMIT,
-        }
+    with tunnel(args.ssh, chains.values()) if args.ssh else _direct(chains.values()) as local:
+        for name, url in chains.items():
+            changed, addresses = ensure(local[url], hot, check=args.check)
+            out["changed"] |= changed
+            out["contracts"][name] = addresses
+            out["strategies"][name] = {
+                "executor": addresses["executor"],
+                "base_token": addresses["base"],
+                "pairs": [[addresses["pool_a"], addresses["pool_b"]]],
+                "gas_limit": GAS_LIMIT,
+            }
     print(json.dumps(out))
 
 

@@ -186,6 +186,17 @@ def _predict_writable(path: str, mode: int) -> bool:
     return os.access(path, os.W_OK) and bool(mode & 0o222)
 
 
+def predicted_write_error(path: str, value: str) -> AttributeWriteError | None:
+    """The error a write of ``value`` would raise, where it shows without writing: a file
+    system mounted read-only (EROFS, as /proc/sys and /sys inside containers). Check mode then
+    reports what the real run reports. None when no such reason is known."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return None
+    return AttributeWriteError(path, value, errno.EROFS, os.strerror(errno.EROFS)) if read_only else None
+
+
 def _describe_os_error(exc: OSError) -> str:
     name = errno.errorcode.get(exc.errno, str(exc.errno)) if exc.errno is not None else "unknown errno"
     return f"{exc.strerror or exc} ({name})"

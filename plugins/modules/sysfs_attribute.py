@@ -258,6 +258,7 @@ from ansible_collections.mevops.infra.plugins.module_utils.sysfs import (
     AttributeWriteError,
     is_scheduler_path,
     normalize,
+    predicted_write_error,
     read_attribute,
     resolve_scheduler_alias,
     write_attribute,
@@ -491,9 +492,11 @@ def run(params: dict[str, Any], check_mode: bool, warn: Callable[[str], None]) -
     if not check_mode:
         return write_and_verify(request, before, wanted)
     if not before.writable:
-        reason = (
-            f"cannot write {request.disk_path}: it is read-only here (read-only file system or no write permission)"
-        )
+        # The same reason as the real run where it shows without writing (a read-only mount).
+        predicted = predicted_write_error(request.disk_path, wanted)
+        reason = predicted.message if predicted else f"cannot write {request.disk_path}: it is read-only here"
+        if not predicted:
+            reason += " (read-only file system or no write permission)"
         return unsupported_outcome(request, before, reason)
     msg = f"would change {request.path} from {before.value!r} to {wanted!r}"
     return Outcome(request.path, "present", wanted, before.value, msg, before.options, changed=True)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Build the molecule/devnet base image: Debian 12 minbase + systemd as PID 1,
-# python3, sudo and the machine's local CA certificates. No registry is reachable
+# python3, sudo, the OpenSSH server (the devnet's transport; host keys made per container at
+# its first boot) and the machine's local CA certificates. No registry is reachable
 # on these machines, so the image comes from debootstrap and `docker import`.
 # The tag carries a hash of this recipe; a build is skipped when it exists.
 set -euo pipefail
 
 image_repo=${MEVOPS_BASE_IMAGE_REPO:-mevops/debian12-systemd}
 suite=bookworm
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,gnupg
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,gnupg,openssh-server
 local_ca_dir=/usr/local/share/ca-certificates
 
 # Mirror: the first deb.debian.org-style URI in the host's apt sources.
@@ -54,6 +55,16 @@ for unit in getty@tty1.service console-getty.service systemd-timesyncd.service \
             systemd-remount-fs.service sys-kernel-debug.mount sys-kernel-tracing.mount; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
+# sshd: no host keys in the image (every container would share them); each container makes
+# its own at first boot, before sshd's own config test (a drop-in resets ExecStartPre).
+rm -f "$root"/etc/ssh/ssh_host_*
+mkdir -p "$root/etc/systemd/system/ssh.service.d"
+cat > "$root/etc/systemd/system/ssh.service.d/10-host-keys.conf" <<'DROPIN'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+DROPIN
 echo "LANG=C.UTF-8" > "$root/etc/default/locale"
 : > "$root/etc/machine-id"
 # Keep downloaded .debs: the test harness bind-mounts a shared apt archive cache.

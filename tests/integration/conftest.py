@@ -1,10 +1,11 @@
 """Fixtures for the integration tier: tests that operate the devnet (inventories/devnet).
 
-The devnet is three systemd containers (mevops-devnet-node, -db, -engine) brought up by the
-`stack` molecule scenario (scripts/integration.sh) or by `make devnet`. These fixtures drive it
-the way an operator does, with ansible-playbook and the devnet inventory, and look at it from
-the controller through `docker exec` (the engine API and the chains listen inside the
-containers' network, not on the controller).
+The devnet is four systemd containers (mevops-devnet-node, -db, -engine, -mon: production's
+layout) brought up by the `stack` molecule scenario (scripts/integration.sh) or by `make devnet`.
+These fixtures drive it the way an operator does, with ansible-playbook and the devnet inventory,
+and look at it from the controller over SSH as Ansible logs in (the inventory's address, user,
+key and options; commands through sudo): the engine API and the chains are reached from the
+hosts that use them, not from the controller.
 
 Every test leaves the devnet cold-started, with all units active and trading disabled: use the
 `devnet_ready` fixture, which re-runs cold_start.yml when a probe fails.
@@ -13,9 +14,7 @@ Every test leaves the devnet cold-started, with all units active and trading dis
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -24,22 +23,27 @@ from typing import Any
 
 import pytest
 
-TOP = Path(__file__).resolve().parents[2]
-INVENTORY = TOP / "inventories" / "devnet"
-VAULT_PASSWORD_FILE = INVENTORY / "vault-password.txt"
-BIN = Path(sys.executable).parent
+# The helper module beside this file (pytest's importlib import mode puts no test folder on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devnet_hosts import (
+    BIN,
+    DB_HOST,
+    DEVNET_HOSTS,
+    ENGINE_HOST,
+    INVENTORY,
+    MON_HOST,
+    NODE_HOST,
+    TOP,
+    VAULT_PASSWORD_FILE,
+    Login,
+    ansible_debug,
+    ansible_env,
+    derived,
+    logins,
+    units,
+)
 
-ENGINE_HOST = "mevops-devnet-engine"
-NODE_HOST = "mevops-devnet-node"
-DB_HOST = "mevops-devnet-db"
-DEVNET_HOSTS = (NODE_HOST, DB_HOST, ENGINE_HOST)
-# Every unit site.yml starts, per host, dependants first (the order to stop them in).
-DEVNET_UNITS = {
-    ENGINE_HOST: ["mev-monitoring", "mev-execution", "mev-calculation", "mev-detection", "prometheus",
-                  "prometheus-alertmanager", "prometheus-node-exporter", "redis-server"],
-    DB_HOST: ["prometheus-postgres-exporter", "prometheus-node-exporter", "postgresql@15-main"],
-    NODE_HOST: ["prometheus-node-exporter", "ethereum-anvil", "base-anvil"],
-}  # fmt: skip
+__all__ = ["DB_HOST", "ENGINE_HOST", "MON_HOST", "NODE_HOST", "Devnet"]
 
 # Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
 _HTTP_SNIPPET = r"""
@@ -60,21 +64,6 @@ print(json.dumps({"status": status, "body": body}))
 """
 
 
-def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """ansible-playbook's environment: this checkout's config and collections, no colour."""
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(TOP / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(TOP / ".collections"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-    )
-    env.update(extra or {})
-    return env
-
-
 @dataclass
 class Devnet:
     """The running devnet, as an operator's controller sees it."""
@@ -82,7 +71,7 @@ class Devnet:
     inventory: Path = INVENTORY
     vault_password_file: Path = VAULT_PASSWORD_FILE
     # {host: [units]} site.yml starts there, dependants first.
-    units: dict[str, list[str]] = field(default_factory=lambda: {h: list(u) for h, u in DEVNET_UNITS.items()})
+    units: dict[str, list[str]] = field(default_factory=lambda: {h: list(u) for h, u in units().items()})
     _vars_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # -- ansible ---------------------------------------------------------------------------
@@ -140,35 +129,7 @@ class Devnet:
         if missing:
             # A variable the inventory leaves to a role default reads as null.
             expr = "{{ {" + ", ".join(f"'{n}': hostvars[inventory_hostname]['{n}'] | default(none)" for n in missing)
-            expr += "} | to_json }}"
-            proc = subprocess.run(
-                [
-                    str(BIN / "ansible"),
-                    host,
-                    "-i",
-                    str(self.inventory),
-                    "--vault-password-file",
-                    str(self.vault_password_file),
-                    "-m",
-                    "ansible.builtin.debug",
-                    "-a",
-                    f"msg={expr}",
-                    "-o",
-                ],
-                capture_output=True,
-                text=True,
-                env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"}),
-                cwd=TOP,
-                timeout=120,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"cannot read {missing} for {host}: {proc.stdout}{proc.stderr}")
-            # `-o` prints: host | SUCCESS => {"changed": false, "msg": {...}}
-            payload = json.loads(proc.stdout.split("=>", 1)[1])
-            values = payload["msg"]
-            if isinstance(values, str):  # to_json's text, as debug prints it
-                values = json.loads(values)
+            values = ansible_debug(host, expr + "} | to_json }}", self.inventory)[host]
             for key, value in values.items():
                 self._vars_cache[(host, key)] = value
         return {n: self._vars_cache[(host, n)] for n in names}
@@ -182,13 +143,17 @@ class Devnet:
             for host, counts in re.findall(r"^(\S+)\s+:\s+(.*)$", tail, flags=re.M)
         }
 
-    # -- containers ------------------------------------------------------------------------
+    # -- hosts -----------------------------------------------------------------------------
+    def login(self, host: str) -> Login:
+        """How the controller logs in to `host` (its inventory's connection variables)."""
+        return logins(self.inventory)[host]
+
     def exec(
         self, host: str, *argv: str, check: bool = True, input: str | None = None, timeout: int = 300
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv inside a devnet container (docker exec); raises on failure when check."""
+        """Run argv on a devnet host as root (ssh + sudo, as Ansible); raises on failure when check."""
         proc = subprocess.run(
-            ["docker", "exec", "-i", host, *argv],
+            self.login(host).sudo(*argv),
             capture_output=True,
             text=True,
             input=input,
@@ -206,13 +171,13 @@ class Devnet:
         return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
 
     def inactive_units(self) -> dict[str, list[str]]:
-        """{host: [units of DEVNET_UNITS not active]} (one docker exec per host); {} when all run."""
+        """{host: [units site.yml starts there, not active]} (one command per host); {} when all run."""
         found = {}
-        for host, units in DEVNET_UNITS.items():
-            states = self.systemctl(host, "is-active", *units, check=False).stdout.split()
-            down = [unit for unit, state in zip(units, states, strict=False) if state != "active"]
-            if down or len(states) != len(units):
-                found[host] = down or units
+        for host, names in self.units.items():
+            states = self.systemctl(host, "is-active", *names, check=False).stdout.split()
+            down = [unit for unit, state in zip(names, states, strict=False) if state != "active"]
+            if down or len(states) != len(names):
+                found[host] = down or names
         return found
 
     def http(
@@ -240,18 +205,31 @@ class Devnet:
     # -- engine and chains -----------------------------------------------------------------
     def api(self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST) -> tuple[int, Any]:
         """The engine API on `host` with the devnet's bearer token."""
-        v = self.hostvars(host, "mev_engine_api_token", "mev_engine_api_host", "mev_engine_api_port")
-        # The request is made on the engine host itself; host and port default as in the mev_engine role.
-        address = v["mev_engine_api_host"] or "127.0.0.1"
-        address = "127.0.0.1" if address in ("0.0.0.0", "::") else address
-        url = f"http://{address}:{v['mev_engine_api_port'] or 8090}{path}"
-        return self.http(
-            host, method, url, json_body=json, headers={"Authorization": f"Bearer {v['mev_engine_api_token']}"}
-        )
+        token = self.hostvars(host, "mev_engine_api_token")["mev_engine_api_token"]
+        # Made on the engine host itself, where the API binds (Prometheus scrapes it there too).
+        url = f"http://{self.target('mev-engine', host)}{path}"
+        return self.http(host, method, url, json_body=json, headers={"Authorization": f"Bearer {token}"})
+
+    def target(self, job: str, host: str) -> str:
+        """address:port of `job` on `host` (mev-engine, prometheus, alertmanager, node-exporter, ...), as
+        Prometheus on the monitoring host scrapes it: where the service binds (docs/topology.md)."""
+        targets = self.derived(MON_HOST, "topology_scrape_targets")
+        return next(t["target"] for t in targets if t["job"] == job and t["host"] == host)
+
+    def derived(self, host: str, filter_name: str) -> Any:
+        """What a topology filter derives for `host` from the inventory (docs/topology.md)."""
+        key = (host, f"derived:{filter_name}")
+        if key not in self._vars_cache:
+            self._vars_cache[key] = derived(host, filter_name, self.inventory)
+        return self._vars_cache[key]
+
+    def address(self, host: str) -> str:
+        """The address the desk's other hosts reach `host` at."""
+        return str(self.login(host).address)
 
     def chains(self, host: str = ENGINE_HOST) -> list[dict[str, Any]]:
-        """The engine's configured chains (name, chain_id, http_url, ...)."""
-        return list(self.hostvars(host, "mev_engine_chains")["mev_engine_chains"])
+        """The engine's chains (name, chain_id, http_url, ...), as the chain catalogue derives them."""
+        return list(self.derived(host, "topology_engine_chains"))
 
     def rpc(self, chain: str, method: str, params: list[Any] | None = None, host: str = ENGINE_HOST) -> Any:
         """A JSON-RPC call to `chain` at the URL the engine uses, made from the engine host."""
@@ -275,26 +253,18 @@ class Devnet:
         return status == 200
 
 
-def _containers_running() -> list[str]:
-    if shutil.which("docker") is None:
-        return []
-    proc = subprocess.run(
-        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=False, timeout=30
-    )
-    return [n for n in proc.stdout.split() if n in DEVNET_HOSTS]
-
-
 @pytest.fixture(scope="session")
 def devnet() -> Devnet:
-    """The running devnet; the tier fails (not skips) when it is not up."""
-    running = _containers_running()
-    missing = sorted(set(DEVNET_HOSTS) - set(running))
+    """The running devnet; the tier fails (not skips) when a host does not answer over SSH."""
+    devnet = Devnet()
+    missing = sorted(set(DEVNET_HOSTS) - set(logins(devnet.inventory)))
+    missing += [h for h in DEVNET_HOSTS if h not in missing and devnet.exec(h, "true", check=False).returncode]
     if missing:
         pytest.fail(
-            f"the devnet is not running (missing {', '.join(missing)}): "
+            f"the devnet is not running (no SSH login to {', '.join(missing)}): "
             "run scripts/integration.sh, or `make devnet` before pytest tests/integration"
         )
-    return Devnet()
+    return devnet
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_healthy_devnet_exits_zero_and_writes_the_report(devnet, devnet_ready, t
     checks = {row["check"] for row in report["rows"]}
     assert {"node sync", "engine", "engine unit", "wallet balance", "postgresql", "redis", "journal"} <= checks
     # One row per chain the node host serves, each named.
-    chains = [c["name"] for c in devnet.hostvars(NODE, "evm_node_chains")["evm_node_chains"]]
+    chains = [c["name"] for c in devnet.derived(NODE, "topology_node_chains")]
     assert {f"chain {name}" for name in chains} <= {r["target"] for r in report["rows"] if r["check"] == "node sync"}
     # The table is printed once, with its summary line.
     assert done.stdout.count("health: ") == 1
@@ -41,7 +41,7 @@ def test_healthy_devnet_exits_zero_and_writes_the_report(devnet, devnet_ready, t
 
 
 def test_stopped_chain_and_unreachable_host_are_critical_and_named(devnet, devnet_ready, tmp_path):
-    chain = devnet.hostvars(NODE, "evm_node_chains")["evm_node_chains"][-1]
+    chain = devnet.derived(NODE, "topology_node_chains")[-1]
     unit = f"{chain['name']}-anvil.service"
     ghost = tmp_path / "ghost.yml"
     ghost.write_text(

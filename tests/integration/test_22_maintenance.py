@@ -12,6 +12,7 @@ import pytest
 
 ENGINE = "mevops-devnet-engine"
 NODE = "mevops-devnet-node"
+MON = "mevops-devnet-mon"
 KEYSTORE = "/etc/mev/keystore/hot.json"  # the mev_engine role's default
 
 
@@ -37,12 +38,13 @@ def test_maintenance_leaves_enabled_trading_enabled(devnet, devnet_ready):
         assert trading_state(devnet) == "enabled"
         for unit in ("mev-monitoring", "mev-detection", "mev-calculation", "mev-execution"):
             assert devnet.exec(ENGINE, "systemctl", "is-active", f"{unit}.service").stdout.strip() == "active"
-        # The window's silence is gone again.
+        # The window's silence is gone again (Alertmanager on the monitoring host).
         silences = devnet.exec(
-            ENGINE,
+            MON,
             "python3",
             "-c",
-            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9093/api/v2/silences').read().decode())",
+            "import sys, urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            f"http://{devnet.target('alertmanager', MON)}/api/v2/silences",
         )
         active = [s for s in json.loads(silences.stdout) if s["status"]["state"] == "active"]
         assert not [s for s in active if s["comment"] == "mevops planned maintenance"]

@@ -186,7 +186,7 @@ def test_snapshot_and_notify(devnet_ready, tmp_path):
     (incident,) = list(tmp_path.iterdir())
     secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password",
                               "mev_engine_db_password", "mev_engine_redis_password")  # fmt: skip
-    hosts = {"mevops-devnet-node", "mevops-devnet-db", ENGINE_HOST}
+    hosts = {"mevops-devnet-node", "mevops-devnet-db", ENGINE_HOST, "mevops-devnet-mon"}
     for host in hosts:
         archive = incident / f"{host}.tar.gz"
         digest = (incident / f"{host}.tar.gz.sha256").read_text().split()[0]

@@ -90,5 +90,5 @@ def test_the_allowed_differences_are_used():
         for values in _group_vars(root).values():
             used |= set(values)
     for hosts_file in (DEVNET / "hosts.yml", PRODUCTION / "hosts.yml"):
-        used |= set((yaml.safe_load(hosts_file.read_text())["all"].get("vars") or {}))
+        used |= set(yaml.safe_load(hosts_file.read_text())["all"].get("vars") or {})
     assert ALLOWED - used == set(), f"allowed but set by neither inventory: {sorted(ALLOWED - used)}"

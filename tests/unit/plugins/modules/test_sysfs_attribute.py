@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -506,6 +507,27 @@ def test_check_mode_predicts_read_only_file_system(
     result = fail(run_module, args(root, "/proc/sys/net/core/somaxconn", value="65535"), check_mode=True)
     assert "read-only here" in result["msg"]
     assert "readonly: skip" in result["msg"]
+    assert file.read_text() == "4096\n"
+
+
+def test_check_mode_reports_a_read_only_mount_as_the_real_run_does(
+    run_module: Runner, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a read-only mount (containers) check mode names EROFS as the write does, so a report
+    built from either run is the same (site.yml --check on a converged host changes nothing)."""
+    file = put(root, "/proc/sys/net/core/somaxconn", "4096\n")
+    monkeypatch.setattr(sysfs.os, "access", lambda _path, _mode: False)
+    real_statvfs = os.statvfs
+    monkeypatch.setattr(
+        sysfs.os, "statvfs", lambda path: SimpleNamespace(f_flag=real_statvfs(path).f_flag | os.ST_RDONLY)
+    )
+    refuse_writes(monkeypatch, file, errno.EROFS)
+    spec = args(root, "/proc/sys/net/core/somaxconn", value="65535", readonly="skip")
+    checked = run_module(sysfs_attribute, spec, check_mode=True)
+    applied = run_module(sysfs_attribute, spec)
+    assert checked["status"] == applied["status"] == "unsupported"
+    assert checked["msg"] == applied["msg"]
+    assert "EROFS" in checked["msg"]
     assert file.read_text() == "4096\n"
 
 

@@ -55,10 +55,15 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     assert devnet.exec(DB_HOST, "stat", "-c", "%i", "/var/lib/postgresql/15/main").stdout.strip() == data_inode
     assert all(devnet.unit_active(ENGINE_HOST, unit) for unit in ENGINE_UNITS)
 
+    # Trading on before the restore: the restore must turn it off through the API, which it reaches
+    # at the engine host's private address (the devnet binds it there, as production).
+    status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "before the restore"})
+    assert status == 200, body
     restored = devnet.playbook(
         "restore.yml", extra_vars={"backup_restore_confirm": True, "backup_restore_target": "backup"}
     )
     assert_ok(restored)
+    assert "the engine was already down" not in restored.stdout, "the restore did not reach the engine's API"
     assert markers(devnet, "kept-by-backup") == 3
     assert markers(devnet, "after-backup") == 0
     # The replaced data is kept beside the new one, never deleted.

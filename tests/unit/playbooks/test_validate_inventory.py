@@ -157,7 +157,7 @@ def test_the_devnet_inventory_passes():
     devnet = TOP / "inventories" / "devnet"
     rc, message = validate("-i", str(devnet), "--vault-password-file", str(devnet / "vault-password.txt"))
     assert rc == 0, message
-    assert message.startswith("The inventory is sound: 3 host(s)")
+    assert message.startswith("The inventory is sound: 4 host(s)")
 
 
 @pytest.mark.parametrize("environment", ["production", "staging"])

@@ -79,3 +79,17 @@ def test_without_the_controller_every_host_stops_its_own(tmp_path, monkeypatch, 
     (up,) = lines
     assert up.startswith("up stop_trading: FAILED UNREACHABLE:"), up
     assert engine.posts == [] and code != 0
+
+
+def test_a_call_that_cannot_be_made_leaves_every_engine_to_its_host(tmp_path, monkeypatch, engine):
+    hosts = inventory(tmp_path, {
+        "up": {"mev_engine_api_host": "127.0.0.2", "mev_engine_api_port": engine.port},
+        "broken": {"mev_engine_api_host": "{{ no_such_variable }}"},
+    })  # fmt: skip
+    code, lines, _stats = stop_trading(tmp_path, monkeypatch, hosts)
+    by_host = dict(line.split(" stop_trading: ", 1) for line in lines)
+    # The controller's call failed as a whole: every engine went to its host (here unreachable), and
+    # the one whose API address does not template cannot report at all - named, not forgotten.
+    assert by_host["up"].startswith("FAILED UNREACHABLE:"), lines
+    assert by_host["broken"].startswith("NO REPORT"), lines
+    assert engine.posts == [] and code != 0

@@ -14,7 +14,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import DB_HOST, ENGINE_HOST, MON_HOST, NODE_HOST
+from devnet_hosts import DB_HOST, ENGINE_HOST, MON_HOST, NODE_HOST
 
 # Alerts a healthy devnet may fire, and why: two shared cores under a test run (CPU, detection
 # latency), and a desk that has not traded this hour (the pools are balanced between tests).

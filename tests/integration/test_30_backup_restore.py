@@ -8,6 +8,8 @@ stopped before PostgreSQL is replaced, started after, gated, and left with tradi
 
 from __future__ import annotations
 
+import re
+
 # conftest's names are not importable here (tests/unit is on pytest's path and has its own).
 DB_HOST = "mevops-devnet-db"
 ENGINE_HOST = "mevops-devnet-engine"
@@ -55,10 +57,16 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     assert devnet.exec(DB_HOST, "stat", "-c", "%i", "/var/lib/postgresql/15/main").stdout.strip() == data_inode
     assert all(devnet.unit_active(ENGINE_HOST, unit) for unit in ENGINE_UNITS)
 
+    # Trading on before the restore: the restore must turn it off through the API, which it reaches
+    # at the engine host's private address (the devnet binds it there, as production).
+    status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "before the restore"})
+    assert status == 200, body
     restored = devnet.playbook(
         "restore.yml", extra_vars={"backup_restore_confirm": True, "backup_restore_target": "backup"}
     )
     assert_ok(restored)
+    # (the message of the fallback, however the output wraps it)
+    assert not re.search(r"the\s+engine\s+was\s+already\s+down", restored.stdout), "the API was not reached"
     assert markers(devnet, "kept-by-backup") == 3
     assert markers(devnet, "after-backup") == 0
     # The replaced data is kept beside the new one, never deleted.

@@ -222,7 +222,7 @@ def playbook(fleet: Fleet, size: int, path: Path, *args: str, extra_env: dict[st
     # Facts in memory only: ansible.cfg's file cache would serve ssh_facts from the previous run (and keep the
     # facts of containers that are gone).
     env = ansible_env({"MOLECULE_SCENARIO_NAME": SCENARIO, "MEVOPS_AUDIT_LOG_PATH": str(fleet.workdir / "audit.jsonl"),
-                       "ANSIBLE_FACT_CACHING": "memory", **(extra_env or {})})  # fmt: skip
+                       "ANSIBLE_CACHE_PLUGIN": "memory", **(extra_env or {})})  # fmt: skip
     return sh(str(BIN / "ansible-playbook"), "-i", str(fleet.inventory(size)), str(path), *args, env=env,
               check=False, timeout=timeout)  # fmt: skip
 

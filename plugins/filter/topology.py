@@ -8,6 +8,7 @@ Every filter takes `hostvars` first, then `groups`, then the host it derives for
     evm_node_chains: "{{ hostvars | mevops.infra.topology_node_chains(groups, inventory_hostname) }}"
     mev_engine_chains: "{{ hostvars | mevops.infra.topology_engine_chains(groups, inventory_hostname) }}"
     _rules: "{{ hostvars | mevops.infra.topology_firewall(groups, inventory_hostname) }}"
+    emergency_controller_api_url: "{{ hostvars | mevops.infra.topology_engine_api_url(groups, inventory_hostname) }}"
     _problems: "{{ hostvars | mevops.infra.topology_problems(groups, secrets) }}"
 """
 
@@ -72,6 +73,7 @@ class FilterModule:
                 topology.postgres_clients,
                 topology.expected_listeners,
                 topology.scrape_targets,
+                topology.engine_api_url,
             )
         }
         derived["topology_firewall"] = _wrap(topology.firewall_rules)

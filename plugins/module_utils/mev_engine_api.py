@@ -6,6 +6,10 @@ library only, for the modules that operate the engine.
     api = EngineApi("http://127.0.0.1:8090", token, timeout=10)
     status = api.get("/api/v1/status")
     answer = api.post("/api/v1/trading/enable", {"reason": "deploy"})
+    result = switch_trading(api, "emergency_stop", reason="incident", check_mode=False)
+
+`switch_trading` is the one implementation of a trading state change, shared by the module
+mev_engine_control (on the engine host) and the action mev_engine_trading (on the controller).
 
 Every failure is an `EngineApiError` whose `state` says what went wrong, so a task fails
 with a sentence an operator can act on:
@@ -30,7 +34,14 @@ from urllib.parse import urlencode, urlsplit
 
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import _transport_reason
 
-__all__ = ["EngineApi", "EngineApiError"]
+__all__ = ["STATE_ACTIONS", "EngineApi", "EngineApiError", "switch_trading"]
+
+# action -> (endpoint, trading state it leads to)
+STATE_ACTIONS = {
+    "enable": ("/api/v1/trading/enable", "enabled"),
+    "disable": ("/api/v1/trading/disable", "disabled"),
+    "emergency_stop": ("/api/v1/emergency/stop", "emergency_stop"),
+}
 
 
 class EngineApiError(Exception):
@@ -123,3 +134,17 @@ class EngineApi:
             message = f"{method} {path}: HTTP {status}: {detail}"
         state = _STATES.get(status, "server_error" if status >= 500 else "http_error")
         raise EngineApiError(state, message, status, answer)
+
+
+def switch_trading(api: EngineApi, action: str, reason: Optional[str] = None, check_mode: bool = False) -> dict:
+    """Move trading to the state `action` leads to (STATE_ACTIONS): {changed, previous, trading}.
+
+    Reads the state first: `changed` is honest (stopping what is already stopped is no change),
+    and check mode reports what would change without calling the mutating endpoint."""
+    path, wanted = STATE_ACTIONS[action]
+    trading = api.get("/api/v1/status")["trading"]
+    result = {"changed": trading["state"] != wanted, "previous": trading["state"], "trading": trading}
+    if result["changed"] and not check_mode:
+        answer = api.post(path, {"reason": reason} if reason else {})
+        result.update(changed=bool(answer.get("changed", True)), trading=answer["trading"])
+    return result

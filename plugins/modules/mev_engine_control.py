@@ -86,12 +86,14 @@ EXAMPLES = r"""
 - name: Disable trading gracefully
   mevops.infra.mev_engine_control:
     action: disable
+    api_url: "{{ mev_engine_api_url }}"
     api_token: "{{ vault_mev_api_token }}"
     reason: maintenance
 
 - name: Wait for in-flight transactions, at most 5 minutes
   mevops.infra.mev_engine_control:
     action: wait_inflight
+    api_url: "{{ mev_engine_api_url }}"
     api_token: "{{ vault_mev_api_token }}"
     timeout: 300
 
@@ -99,14 +101,17 @@ EXAMPLES = r"""
   block:
     - mevops.infra.mev_engine_control:
         action: emergency_stop
+        api_url: "{{ mev_engine_api_url }}"
         api_token: "{{ vault_mev_api_token }}"
         reason: incident
     - mevops.infra.mev_engine_control:
         action: cancel_pending
+        api_url: "{{ mev_engine_api_url }}"
         api_token: "{{ vault_mev_api_token }}"
     - mevops.infra.mev_engine_control:
         action: withdraw
         chain: ethereum
+        api_url: "{{ mev_engine_api_url }}"
         api_token: "{{ vault_mev_api_token }}"
 """
 
@@ -155,31 +160,18 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mevops.infra.plugins.module_utils.mev_engine_api import EngineApi, EngineApiError
+from ansible_collections.mevops.infra.plugins.module_utils.mev_engine_api import (
+    STATE_ACTIONS,
+    EngineApi,
+    EngineApiError,
+    switch_trading,
+)
 
-# action -> (endpoint, trading state it leads to)
-_STATE_ACTIONS = {
-    "enable": ("/api/v1/trading/enable", "enabled"),
-    "disable": ("/api/v1/trading/disable", "disabled"),
-    "emergency_stop": ("/api/v1/emergency/stop", "emergency_stop"),
-}
-
-
-_ACTIONS = ["status", *_STATE_ACTIONS, "wait_inflight", "cancel_pending", "withdraw"]
+_ACTIONS = ["status", *STATE_ACTIONS, "wait_inflight", "cancel_pending", "withdraw"]
 
 
 def pending(api, chain):
     return api.get("/api/v1/transactions", status="pending", chain=chain, limit=1000)["transactions"]
-
-
-def set_state(module, api, action):
-    path, wanted = _STATE_ACTIONS[action]
-    trading = api.get("/api/v1/status")["trading"]
-    result = {"changed": trading["state"] != wanted, "previous": trading["state"], "trading": trading}
-    if result["changed"] and not module.check_mode:
-        answer = api.post(path, {"reason": module.params["reason"]} if module.params["reason"] else {})
-        result.update(changed=bool(answer.get("changed", True)), trading=answer["trading"])
-    return result
 
 
 def wait_inflight(module, api):
@@ -255,8 +247,8 @@ def main():
         if action == "status":
             status = api.get("/api/v1/status")
             result = {"changed": False, "status": status, "trading": status.get("trading")}
-        elif action in _STATE_ACTIONS:
-            result = set_state(module, api, action)
+        elif action in STATE_ACTIONS:
+            result = switch_trading(api, action, params["reason"], module.check_mode)
         elif action == "wait_inflight":
             result = wait_inflight(module, api)
         elif action == "cancel_pending":

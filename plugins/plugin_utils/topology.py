@@ -10,6 +10,7 @@ watches it. From it and the roles' own variables this module derives, for any ho
   and heimdall pointed at the host that serves the L1, at the address it really binds);
 - the `mev_engine_chains` of an engine host (HTTP/WS URLs at the serving host's address);
 - the engine's PostgreSQL DSN (the database host's address and port);
+- the engine API's URL as the controller (the management networks) reaches it;
 - the services a host listens on, the flows that reach them from other hosts or from
   the management networks, the firewall rules that admit exactly those flows, the
   listeners the security check expects and Prometheus' scrape targets;
@@ -541,11 +542,27 @@ def services(inv: Inventory, host: str, chains: list[Chain] | None = None) -> li
         redis_binds = [str(b).lstrip("-") for b in (inv.get(host, "redis_bind", "redis", ["127.0.0.1"]) or [])]
         out.append(Service(host, "redis", "Redis", int(inv.get(host, "redis_port", "redis", 6379)), redis_binds,
                            "redis_bind"))  # fmt: skip
-        bind = str(inv.get(host, "mev_engine_api_host", "mev_engine", "127.0.0.1"))
-        port = int(inv.get(host, "mev_engine_api_port", "mev_engine", 8090))
-        out.append(Service(host, "engine-api", "engine API and /metrics", port, [bind], "mev_engine_api_host"))
+        out.append(_engine_api_service(inv, host))
     out.extend(_monitoring_services(inv, host))
     return out
+
+
+def _engine_api_service(inv: Inventory, host: str) -> Service:
+    bind = str(inv.get(host, "mev_engine_api_host", "mev_engine", "127.0.0.1"))
+    port = int(inv.get(host, "mev_engine_api_port", "mev_engine", 8090))
+    return Service(host, "engine-api", "engine API and /metrics", port, [bind], "mev_engine_api_host")
+
+
+def engine_api_url(inv: Inventory, host: str) -> str:
+    """The engine API's base URL as the management networks (the controller) reach it: the address
+    the API binds, or the host's address when it binds every interface; "" when it listens on
+    loopback only (only the host itself reaches it) or `host` is no engine host."""
+    if not inv.in_group(host, ENGINES):
+        return ""
+    service = _engine_api_service(inv, host)
+    if service.loopback_only:
+        return ""
+    return f"http://{_url_host(inv.reach('management', host, service.binds[0]))}:{service.port}"
 
 
 def _service(services_of: Mapping[str, list[Service]], host: str, key: str) -> Service | None:
@@ -1026,6 +1043,7 @@ __all__ = [
     "Inventory",
     "Service",
     "TopologyError",
+    "engine_api_url",
     "engine_chains",
     "expected_listeners",
     "firewall_rules",

@@ -164,6 +164,21 @@ def test_scrape_targets_follow_the_binds():
     assert [t["host"] for t in topology.scrape_targets(looped, "mon") if t["unreachable"]] == ["db"]
 
 
+def test_the_controller_reaches_the_engine_api_where_it_binds():
+    assert topology.engine_api_url(inventory(), "engine") == "http://10.0.3.11:8090"
+    # Every interface: the host's address; a port of its own; IPv6 in brackets.
+    everywhere = inventory(engine={"mev_engine_api_host": "0.0.0.0", "mev_engine_api_port": 9443})
+    assert topology.engine_api_url(everywhere, "engine") == "http://10.0.3.11:9443"
+    v6 = inventory(engine={"mev_engine_api_host": "fd00::3"})
+    assert topology.engine_api_url(v6, "engine") == "http://[fd00::3]:8090"
+    # Loopback only (the role's default): the controller cannot reach it; nor is a node host an engine.
+    assert topology.engine_api_url(inventory(engine={"mev_engine_api_host": "127.0.0.1"}), "engine") == ""
+    del_bind = hostvars()
+    del del_bind["engine"]["mev_engine_api_host"]
+    assert topology.engine_api_url(topology.Inventory(del_bind, GROUPS), "engine") == ""
+    assert topology.engine_api_url(inventory(), "node") == ""
+
+
 def test_without_a_catalogue_the_hand_written_chains_count():
     hv = hostvars()
     for values in hv.values():

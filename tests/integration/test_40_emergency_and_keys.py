@@ -228,8 +228,25 @@ def funded(devnet_ready):
     set_balance(devnet, account.address, FUNDS)
     status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "integration test"})
     assert status == 200, body
+    settle(devnet, account)
     yield devnet, account
     restore_engine(devnet, funds={account.address: max(before.values())})
+
+
+def settle(devnet, account, quiet: float = 6, timeout: float = 90) -> None:
+    """Wait until the engine, trading, leaves the hot wallet alone: no pending nonce on any chain
+    for `quiet` seconds. The devnet's pools may be out of balance (as site.yml leaves them, or as an
+    earlier test left them): the engine's arbitrage then sends and mines its own transactions,
+    which must be done before a test counts nonces."""
+    deadline, calm_since = time.monotonic() + timeout, None
+    while True:
+        busy = [c["name"] for c in devnet.chains() if len(set(nonces(devnet, c["name"], account.address))) > 1]
+        now = time.monotonic()
+        calm_since = None if busy else (calm_since or now)
+        if calm_since is not None and now - calm_since >= quiet:
+            return
+        assert now < deadline, f"the engine still has transactions pending on {busy} after {timeout:g} s"
+        time.sleep(0.5)
 
 
 def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
@@ -304,6 +321,7 @@ def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, 
     env = {"MEVOPS_KEY_ARCHIVE_DIR": str(tmp_path)}
     status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "before rotation"})
     assert status == 200, body
+    settle(devnet, old)
 
     first = devnet.playbook("rotate_keys.yml", extra_vars={"_key_rotation_fault": "after_sweep"}, env=env)
     assert first.returncode != 0, "the fault injection did not stop the run"

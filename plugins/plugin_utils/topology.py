@@ -492,7 +492,7 @@ def _monitoring_services(inv: Inventory, host: str) -> list[Service]:
         add("node-exporter", "node_exporter", "monitoring_node_exporter_listen_address")
     if inv.flag(host, "monitoring_postgres_exporter_enabled", "monitoring", inv.in_group(host, DATABASES)):
         add("postgres-exporter", "postgres_exporter", "monitoring_postgres_exporter_listen_address")
-    if inv.flag(host, "monitoring_redis_exporter_enabled", "monitoring", inv.in_group(host, DATABASES)):
+    if inv.flag(host, "monitoring_redis_exporter_enabled", "monitoring", inv.in_group(host, ENGINES)):
         add("redis-exporter", "redis_exporter", "monitoring_redis_exporter_listen_address")
     prometheus = inv.flag(host, "monitoring_prometheus_enabled", "monitoring", inv.in_group(host, MONITORING))
     if prometheus:

@@ -19,10 +19,11 @@ def test_scrape_targets_come_from_the_inventory_groups(rendered):
         ("alertmanager", "mon1"): ("127.0.0.1:9093", "/metrics", {"instance": "mon1"}),
         ("node-exporter", "mon1"): ("127.0.0.1:9100", "/metrics", {"instance": "mon1"}),
         ("mev-engine", "mon1"): ("127.0.0.1:8090", "/metrics", {"instance": "mon1"}),
+        # Redis runs on the engine hosts: its exporter with it.
+        ("redis-exporter", "mon1"): ("127.0.0.1:9121", "/metrics", {"instance": "mon1"}),
         # db1 listens on all interfaces (reached at ansible_host) or on one address (reached there).
         ("node-exporter", "db1"): ("10.0.0.11:9100", "/metrics", {"instance": "db1"}),
         ("postgres-exporter", "db1"): ("10.0.0.11:9187", "/metrics", {"instance": "db1"}),
-        ("redis-exporter", "db1"): ("10.0.0.11:9121", "/metrics", {"instance": "db1"}),
         # eth1 has no ansible_host: reached by its inventory name.
         ("node-exporter", "eth1"): ("eth1:9100", "/metrics", {"instance": "eth1"}),
         ("evm-node", "eth1"): ("eth1:6060", "/debug/metrics/prometheus", {"instance": "eth1", "chain": "ethereum"}),

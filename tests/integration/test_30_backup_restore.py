@@ -66,7 +66,9 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     )
     assert_ok(restored)
     # The fallback's message (not its task's name, which every run prints), however the output wraps it.
-    assert not re.search(r"API\s+did\s+not\s+answer\s+and\s+mev-monitoring\s+is\s+not\s+running", restored.stdout), "the API was not reached"
+    assert not re.search(r"API\s+did\s+not\s+answer\s+and\s+mev-monitoring\s+is\s+not\s+running", restored.stdout), (
+        "the API was not reached"
+    )
     assert markers(devnet, "kept-by-backup") == 3
     assert markers(devnet, "after-backup") == 0
     # The replaced data is kept beside the new one, never deleted.

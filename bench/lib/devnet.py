@@ -4,6 +4,7 @@ tier drive them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -25,15 +26,24 @@ def molecule(action: str) -> None:
                    stdout=subprocess.DEVNULL)  # fmt: skip
 
 
-def playbook(name: str, *args: str) -> float:
-    """Seconds one ansible-playbook run of playbooks/<name> takes against the devnet (fails loudly)."""
+def run_playbook(name: str, *args: str) -> tuple[float, dict[str, int]]:
+    """One ansible-playbook run of playbooks/<name> against the devnet (fails loudly): its seconds
+    and the changed count per host of its last PLAY RECAP (what the run really did)."""
     start = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), "--vault-password-file",
          str(INVENTORY / "vault-password.txt"), str(TOP / "playbooks" / name), *args],
-        cwd=TOP, env=env(), check=True, stdout=subprocess.DEVNULL,
+        cwd=TOP, env=env(), check=True, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    recap = done.stdout.rsplit("PLAY RECAP", 1)[-1]
+    changed = {host: int(n) for host, n in re.findall(r"^(\S+)\s+:.*?\bchanged=(\d+)", recap, flags=re.M)}
+    return seconds, changed
+
+
+def playbook(name: str, *args: str) -> float:
+    """Seconds one ansible-playbook run of playbooks/<name> takes against the devnet (fails loudly)."""
+    return run_playbook(name, *args)[0]
 
 
 def on(host: str, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

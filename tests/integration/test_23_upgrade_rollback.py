@@ -84,5 +84,9 @@ def test_broken_release_rolls_back_and_trading_resumes(devnet, devnet_ready, tmp
         assert status == 200, ready
         status, body = devnet.api("GET", "/api/v1/status")
         assert body["trading"]["state"] == "enabled"
+        # The planned change (the release installed, then rolled back) is the new integrity baseline:
+        # the next check finds nothing that nobody planned.
+        check = devnet.exec(ENGINE, "/usr/local/sbin/mevops-integrity-check").stdout
+        assert check.startswith("integrity clean"), check[-2000:]
     finally:
         devnet.api("POST", "/api/v1/trading/disable", json={"reason": "test_23 done"})

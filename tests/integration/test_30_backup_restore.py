@@ -9,6 +9,7 @@ stopped before PostgreSQL is replaced, started after, gated, and left with tradi
 from __future__ import annotations
 
 import re
+import uuid
 
 # conftest's names are not importable here (tests/unit is on pytest's path and has its own).
 DB_HOST = "mevops-devnet-db"
@@ -34,10 +35,12 @@ def assert_ok(run) -> None:
 
 def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled(devnet_ready):
     devnet = devnet_ready
+    # Markers of this run only: an earlier run's rows are in the database (and its backups) too.
+    kept, after = f"kept-by-backup-{uuid.uuid4().hex[:8]}", f"after-backup-{uuid.uuid4().hex[:8]}"
     psql(
         devnet,
         "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
-        "SELECT 'ethereum', 'kept-by-backup', g FROM generate_series(1, 3) g",
+        f"SELECT 'ethereum', '{kept}', g FROM generate_series(1, 3) g",
     )
     taken = devnet.playbook("backup.yml", tags="database,config,keys", extra_vars={"backup_db_type": "full"})
     assert_ok(taken)
@@ -46,7 +49,7 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     psql(
         devnet,
         "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
-        "SELECT 'ethereum', 'after-backup', g FROM generate_series(1, 2) g",
+        f"SELECT 'ethereum', '{after}', g FROM generate_series(1, 2) g",
     )
     data_inode = devnet.exec(DB_HOST, "stat", "-c", "%i", "/var/lib/postgresql/15/main").stdout.strip()
 
@@ -69,8 +72,8 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     assert not re.search(r"API\s+did\s+not\s+answer\s+and\s+mev-monitoring\s+is\s+not\s+running", restored.stdout), (
         "the API was not reached"
     )
-    assert markers(devnet, "kept-by-backup") == 3
-    assert markers(devnet, "after-backup") == 0
+    assert markers(devnet, kept) == 3
+    assert markers(devnet, after) == 0
     # The replaced data is kept beside the new one, never deleted.
     assert devnet.exec(DB_HOST, "sh", "-c", "ls -d /var/lib/postgresql/15/main.pre-restore-*").returncode == 0
     # The engine on the other host came back through the gate, with trading disabled.

@@ -93,7 +93,7 @@ def test_prometheus_scrapes_every_derived_target_and_all_are_up(devnet_ready):
     expected = {(t["job"], t["host"], t["target"]) for t in devnet.derived(MON_HOST, "topology_scrape_targets")}
     # What the inventory implies: a node_exporter on each of the four hosts, postgres_exporter with
     # PostgreSQL, redis_exporter with Redis (the engine host), the engine's /metrics, Prometheus, Alertmanager.
-    assert {(job, host) for job, host, _ in expected} >= {
+    assert {(job, host) for job, host, _target in expected} >= {
         *(("node-exporter", h) for h in (NODE_HOST, DB_HOST, ENGINE_HOST, MON_HOST)),
         ("postgres-exporter", DB_HOST), ("redis-exporter", ENGINE_HOST), ("mev-engine", ENGINE_HOST),
         ("prometheus", MON_HOST), ("alertmanager", MON_HOST),

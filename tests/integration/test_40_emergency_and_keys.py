@@ -17,6 +17,7 @@ import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from eth_account import Account
 ENGINE_HOST = "mevops-devnet-engine"
 
 KEYSTORE = "/etc/mev/keystore/hot.json"
+RECORD_INTEGRITY = Path(__file__).parent / "playbooks" / "record_integrity.yml"
 WEI = 10**18
 
 
@@ -143,6 +145,10 @@ def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, in
         devnet.systemctl(ENGINE_HOST, "restart", "mev-execution.service")
     devnet.systemctl(ENGINE_HOST, "start", "mev-execution.service", "mev-detection.service", "mev-calculation.service")
     wait_ready(devnet)
+    if keystore is not None:
+        # The keystore put back by hand is the baseline again (a later security check stays clean).
+        run = devnet.playbook(RECORD_INTEGRITY, limit=ENGINE_HOST)
+        assert run.returncode == 0, run.stdout[-3000:]
 
 
 # ---------------------------------------------------------------- snapshot and notify (read-only)

@@ -94,16 +94,19 @@ def test_exporters_on_the_db_host_listen_where_told(db):
     assert db.file("/etc/default/prometheus-redis-exporter").mode == 0o600
 
 
-def test_targets_are_the_ones_derived_from_the_inventory(mon):
+def test_targets_are_the_ones_derived_from_the_inventory(mon, db):
+    # The database host's exporters listen on all interfaces: Prometheus reaches them at the
+    # address the desk's hosts reach that host at (its default IPv4: ansible_host is a name here).
+    db_ip = db.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
     expected = {
         ("prometheus", MON, "127.0.0.1:9090"),
         ("alertmanager", MON, "127.0.0.1:9093"),
         ("node-exporter", MON, "127.0.0.1:9100"),
         ("mev-engine", MON, "127.0.0.1:8090"),
-        ("node-exporter", DB, f"{DB}:9100"),
-        ("postgres-exporter", DB, f"{DB}:9187"),
-        ("redis-exporter", DB, f"{DB}:9121"),
-        ("evm-node", DB, f"{DB}:6060"),
+        ("node-exporter", DB, f"{db_ip}:9100"),
+        ("postgres-exporter", DB, f"{db_ip}:9187"),
+        ("redis-exporter", DB, f"{db_ip}:9121"),
+        ("evm-node", DB, f"{db_ip}:6060"),
     }
 
     def targets():
@@ -112,10 +115,10 @@ def test_targets_are_the_ones_derived_from_the_inventory(mon):
         assert set(got) == expected, sorted(got)
         # Everything that exists is scraped across the network; the engine and the EVM client are not deployed here.
         down = {key for key, t in got.items() if t["health"] != "up"}
-        return got if down == {("mev-engine", MON, "127.0.0.1:8090"), ("evm-node", DB, f"{DB}:6060")} else None
+        return got if down == {("mev-engine", MON, "127.0.0.1:8090"), ("evm-node", DB, f"{db_ip}:6060")} else None
 
     got = wait_for("every deployed exporter up", targets)
-    assert got[("evm-node", DB, f"{DB}:6060")]["scrapeUrl"] == f"http://{DB}:6060/debug/metrics/prometheus"
+    assert got[("evm-node", DB, f"{db_ip}:6060")]["scrapeUrl"] == f"http://{db_ip}:6060/debug/metrics/prometheus"
 
 
 def test_postgres_and_redis_are_seen_up_through_their_exporters(mon):

@@ -75,6 +75,10 @@ def test_node_ports_answer_from_the_engine_host_and_are_dropped_elsewhere(devnet
 def test_the_engine_api_answers_only_where_it_is_needed(devnet_ready):
     devnet = devnet_ready
     engine, port = devnet.target("mev-engine", ENGINE_HOST).rsplit(":", 1)
+    # The devnet's API port is not the role default: every procedure test (maintenance, upgrade,
+    # restore, key rotation, emergency) then reaches the API only through the derived URL.
+    assert int(port) == devnet.hostvars(ENGINE_HOST, "mev_engine_api_port")["mev_engine_api_port"] != 8090
+    assert probe(devnet, ENGINE_HOST, engine, 8090) == "refused"
     # Prometheus scrapes it; the controller (management network) calls it; the engine host itself.
     assert probe(devnet, MON_HOST, engine, port) == "open"
     assert controller_get(f"http://{engine}:{port}/health/live")[0] == 200

@@ -205,7 +205,7 @@ def test_planted_violation_in_a_copy_of_the_collection_is_reported(tmp_path: Pat
     """The real roles and playbooks: planting a violation adds exactly its lines to what the check says."""
     for sub in ("roles", "playbooks"):
         shutil.copytree(TOP / sub, tmp_path / sub, symlinks=True)
-    _, before = run(tmp_path)
+    before = run(tmp_path)[1]
     write(
         tmp_path / "playbooks/planted.yml",
         """

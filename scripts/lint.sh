@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lint tier: yamllint, ruff, argument specs vs defaults, then two lanes side by side (the tier's long
-# steps are single-threaded; the machine has two cores):
+# Lint tier: yamllint, ruff, argument specs vs defaults, cross-role contracts (scripts/check-contracts.py: no
+# role's private variables used from outside it, every tasks_from entry point specified, no role_path/..),
+# then two lanes side by side (the tier's long steps are single-threaded; the machine has two cores):
 #   lane 1: ansible-lint (production profile), then antsibull-docs' collection-docs lint with --plugin-docs
 #           (in this lane, the shorter one, its ~20 s add little to the tier)
 #   lane 2: ansible-test sanity (scripts/sanity.sh), then the collection build (scripts/check-build.sh:
@@ -22,6 +23,7 @@ step() {  # step LABEL COMMAND...: run and print the label, the output and the w
 step yamllint yamllint --strict .
 step ruff bash -c 'ruff check . && ruff format --check .'
 step argspecs python scripts/check-argspecs.py
+step contracts python scripts/check-contracts.py
 
 mkdir -p .cache
 # collection-docs --plugin-docs: every plugin's and role's docs through ansible-doc, the docsite schema,

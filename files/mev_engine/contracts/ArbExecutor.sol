@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+// SPDX-License-Identifier: Apache-2.0
 // Executes the reference strategy's cross-pool arbitrage atomically: sells amountIn of
 // tokenIn into pairBuy for the other token, sells all of that into pairSell for tokenIn,
 // and reverts unless the executor ends with at least minProfit more tokenIn than it

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+// SPDX-License-Identifier: Apache-2.0
 // A minimal ERC-20 for devnets and tests: anyone may mint. Never deploy it where value lives.
 pragma solidity 0.8.28;
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+// SPDX-License-Identifier: Apache-2.0
 // A minimal Uniswap-V2-style constant-product pair: the same swap() and getReserves()
 // interface, the same 0.3% fee and k check (balance0Adj * balance1Adj >= r0 * r1 * 1000^2).
 // Liquidity is added by transferring tokens to the pair and calling sync(); there are

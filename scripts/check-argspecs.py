@@ -44,7 +44,9 @@ def check_role(role: Path) -> list[str]:
         f"{default_values.get(key)!r}"
         for (entry, key), spec in sorted(entry_options.items())
         # A templated default is stated in words in the spec.
-        if "default" in spec and key in defaults and spec["default"] != default_values[key]
+        if "default" in spec
+        and key in defaults
+        and spec["default"] != default_values[key]
         and "{{" not in str(default_values[key])
     ]
     problems += [

@@ -55,11 +55,20 @@ def _check(tmp_path: Path, name: str, extra: dict) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("name", ["maintenance", "upgrade_engine"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in (TOP / "playbooks" / "vars").glob("*.yml")))
 def test_each_spec_has_a_default_or_is_required(name):
+    """Each playbook's vars file: a spec whose options carry its prefix, a description, a default or required,
+    the values through the lookup, and the playbook validating them first."""
+    text = (TOP / "playbooks" / "vars" / f"{name}.yml").read_text()
+    assert f"{name}: \"{{{{ lookup('mevops.infra.playbook_vars', {name}_spec) }}}}\"" in text
+    playbook = (TOP / "playbooks" / f"{name}.yml").read_text()
+    assert (
+        f'argument_spec: "{{{{ {name}_spec }}}}"' in playbook and f'provided_arguments: "{{{{ {name} }}}}"' in playbook
+    )
     spec = yaml.safe_load((TOP / "playbooks" / "vars" / f"{name}.yml").read_text())[f"{name}_spec"]
     for option, entry in spec.items():
-        assert option.startswith(f"{name}_"), option
+        # enable_trading: cold_start's switch, named as the runbooks and the README say it.
+        assert option.startswith(f"{name}_") or option in {"enable_trading"}, option
         assert ("default" in entry) != bool(entry.get("required")), option
         assert entry.get("description"), option
 

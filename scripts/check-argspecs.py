@@ -37,7 +37,7 @@ def check_role(role: Path) -> list[str]:
     }
     problems = [
         f"{name}: {key} is in defaults/main.yml but not in argument_specs"
-        for key in sorted(defaults - options - {key for _, key in entry_options})
+        for key in sorted(defaults - options - {key for _entry, key in entry_options})
     ]
     problems += [
         f"{name}: entry point {entry} states {key} default {spec['default']!r}, defaults/main.yml has "
@@ -59,7 +59,7 @@ def check_role(role: Path) -> list[str]:
     ]
     problems += [
         f"{name}: {key} does not start with the role's prefix {name}_"
-        for key in sorted(defaults | options | {key for _, key in entry_options})
+        for key in sorted(defaults | options | {key for _entry, key in entry_options})
         if not key.startswith(f"{name}_")
     ]
     return problems

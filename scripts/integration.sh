@@ -28,5 +28,5 @@ for step in syntax create converge idempotence verify; do
 done
 t1=$(date +%s)
 echo "--- devnet up in $(( t1 - t0 ))s; pytest tests/integration"
-pytest -p no:cacheprovider tests/integration "$@"
+pytest -p no:cacheprovider --durations=12 tests/integration "$@"
 echo "--- integration tier passed in $(( $(date +%s) - t0 ))s (stack $(( t1 - t0 ))s, tests $(( $(date +%s) - t1 ))s)"

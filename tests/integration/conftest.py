@@ -14,6 +14,8 @@ Every test leaves the devnet cold-started, with all units active and trading dis
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 import subprocess
 import sys
@@ -251,6 +253,28 @@ class Devnet:
         except (AssertionError, json.JSONDecodeError, subprocess.TimeoutExpired, KeyError):
             return False
         return status == 200
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """MEVOPS_INTEGRATION_ORDER=reverse, or random[:SEED], runs the tests in that order instead of the
+    files' (each test must pass in any order: it starts from `devnet_ready`, not from what the test
+    before it left). The order and the seed are printed so that a failing order can be replayed."""
+    order = os.environ.get("MEVOPS_INTEGRATION_ORDER", "")
+    if not order:
+        return
+    kind, _, seed = order.partition(":")
+    if kind == "reverse" and not seed:
+        items.reverse()
+    elif kind == "random":
+        seed = seed or str(random.SystemRandom().randrange(10**6))
+        if not seed.isdigit():
+            raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER: the seed must be a number, got {seed!r}")
+        random.Random(int(seed)).shuffle(items)
+        order = f"random:{seed}"
+    else:
+        raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER must be reverse, random or random:SEED, got {order!r}")
+    names = "\n  ".join(item.nodeid for item in items)
+    print(f"\nMEVOPS_INTEGRATION_ORDER={order}:\n  {names}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

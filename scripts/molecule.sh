@@ -33,13 +33,12 @@ touch "$durations"
 if [ $# -gt 0 ]; then
   scenarios=("$@")
 else
-  # Every scenario but stack, longest (by the last recorded run; on a fresh clone by the times
-  # committed in molecule/durations) first.
+  # Every scenario but stack, longest (by the last recorded run) first.
   mapfile -t scenarios < <(
     find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename |
       grep -vx stack |
       while read -r s; do
-        printf '%s %s\n' "$(awk -v s="$s" '$1 == s {d = $2} END {print d + 0}' molecule/durations "$durations")" "$s"
+        printf '%s %s\n' "$(awk -v s="$s" '$1 == s {d = $2} END {print d + 0}' "$durations")" "$s"
       done | sort -k1,1nr -k2 | cut -d' ' -f2
   )
 fi

@@ -22,7 +22,10 @@ from ansible_collections.mevops.infra.plugins.filter.failure import failure_reas
             "HTTP 500",
         ),
         ({"msg": "One or more items failed", "results": [{"failed": True}]}, "One or more items failed"),
-        ({"results": [{"failed": False, "msg": "ok"}, {"failed": True, "rc": 2, "stderr": "no such chain"}]}, "no such chain (rc 2)"),
+        (
+            {"results": [{"failed": False, "msg": "ok"}, {"failed": True, "rc": 2, "stderr": "no such chain"}]},
+            "no such chain (rc 2)",
+        ),
         ({"failed": True}, "failed"),
         ({}, "failed"),
         (None, "failed"),

@@ -262,7 +262,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     order = os.environ.get("MEVOPS_INTEGRATION_ORDER", "")
     if not order:
         return
-    kind, _, seed = order.partition(":")
+    kind, _sep, seed = order.partition(":")
     if kind == "reverse" and not seed:
         items.reverse()
     elif kind == "random":

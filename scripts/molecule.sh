@@ -4,8 +4,10 @@
 #   scripts/molecule.sh [--jobs N] [scenario ...]
 # --jobs N (or MEVOPS_MOLECULE_JOBS) runs N scenarios at once, each logging to
 # .cache/molecule-logs/<scenario>.log (printed when it fails); the longest scenarios of the
-# previous run start first. `--destroy-all` removes every container and network the scenarios
-# created (used by the test command's exit trap).
+# previous run start first. Every scenario's output is kept in that log (one job: printed too),
+# and the failed scenarios are listed in .cache/molecule-failed, so that the test command can end
+# with what failed (`scripts/lib/failure-summary.sh`). `--destroy-all` removes every container
+# and network the scenarios created (used by the test command's exit trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -27,8 +29,10 @@ fi
 
 logs=.cache/molecule-logs
 durations=.cache/molecule-durations
+failed_list=.cache/molecule-failed
 mkdir -p "$logs"
 touch "$durations"
+: >"$failed_list"
 
 if [ $# -gt 0 ]; then
   scenarios=("$@")
@@ -48,8 +52,8 @@ run_one() {
   local s=$1 t0 rc=0
   t0=$(date +%s)
   if [ "$jobs" -eq 1 ]; then
-    echo "--- molecule test -s $s"
-    molecule test -s "$s" || rc=$?
+    echo "--- molecule test -s $s (also in $logs/$s.log)"
+    molecule test -s "$s" 2>&1 | tee "$logs/$s.log" || rc=$?
   else
     echo "--- molecule test -s $s (log: $logs/$s.log)"
     molecule test -s "$s" >"$logs/$s.log" 2>&1 || rc=$?
@@ -64,6 +68,7 @@ run_one() {
       tail -n 150 "$logs/$s.log"
     fi
     echo "--- scenario $s FAILED (exit $rc) after ${took}s"
+    echo "$s" >>"$failed_list"
   fi
   return $rc
 }

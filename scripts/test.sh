@@ -24,22 +24,29 @@ tier docker;   scripts/ensure-docker.sh start; tests/images/build-base.sh
 # run side by side (MEVOPS_TEST_SERIAL=1 runs them one after the other). The engine's wheelhouse
 # both install from is built first, once.
 ansible-playbook -i localhost, scripts/lib/wheelhouse.yml >/dev/null
+mkdir -p .cache
+molecule_rc=0 integration_rc=0
 if [ "${MEVOPS_TEST_SERIAL:-0}" = 1 ]; then
-  tier molecule; scripts/molecule.sh
-  tier integration; scripts/integration.sh
+  tier molecule; scripts/molecule.sh || molecule_rc=$?
+  tier integration; scripts/integration.sh 2>&1 | tee .cache/integration.log || integration_rc=$?
 else
   tier "molecule + integration (side by side; the integration log follows the molecule tier)"
-  mkdir -p .cache
   scripts/integration.sh >.cache/integration.log 2>&1 &
   integration_pid=$!
-  molecule_rc=0
   scripts/molecule.sh || molecule_rc=$?
-  integration_rc=0
   wait "$integration_pid" || integration_rc=$?
   tier "integration log"
   cat .cache/integration.log
-  [ "$molecule_rc" -eq 0 ] || { echo "molecule tier failed" >&2; exit "$molecule_rc"; }
-  [ "$integration_rc" -eq 0 ] || { echo "integration tier failed" >&2; exit "$integration_rc"; }
 fi
+# What failed comes last: the end of this output is what CI shows.
+if [ "$molecule_rc" -ne 0 ]; then
+  while read -r s; do
+    scripts/lib/failure-summary.sh "molecule scenario $s" ".cache/molecule-logs/$s.log"
+  done <.cache/molecule-failed
+fi
+[ "$integration_rc" -eq 0 ] || scripts/lib/failure-summary.sh "integration tier" .cache/integration.log
+[ "$molecule_rc" -eq 0 ] || echo "molecule tier failed: $(paste -sd' ' .cache/molecule-failed 2>/dev/null || true)" >&2
+[ "$integration_rc" -eq 0 ] || echo "integration tier failed" >&2
+[ "$molecule_rc" -eq 0 ] && [ "$integration_rc" -eq 0 ] || exit 1
 tier "done"
 echo "all tiers passed in $(( $(date +%s) - start ))s"

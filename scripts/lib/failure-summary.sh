@@ -15,7 +15,7 @@ pattern='fatal: \[|failed: \[|FAILED! =>|Idempotence test failed|^FAILED |^ERROR
 # without one, the log's last lines.
 awk -v pat="$pattern" '
   function cut(s) { return length(s) > 400 ? substr(s, 1, 400) " ..." : s }
-  { line[NR] = $0 }
+  { gsub(/\033\[[0-9;]*m/, ""); line[NR] = $0 }
   /(➜|>) *(syntax|create|prepare|converge|idempotence|side_effect|verify|cleanup|destroy)/ { step = $0 }
   /^(TASK|RUNNING HANDLER) \[/ { task = $0 }
   $0 ~ pat { n++; at[n] = NR; at_step[n] = step; at_task[n] = task }

@@ -18,13 +18,24 @@ start=$(date +%s)
 tier() { printf '\n=== %s (t+%ss) ===\n' "$1" "$(( $(date +%s) - start ))"; }
 
 tier lint;     scripts/lint.sh
-tier unit;     scripts/unit.sh
-tier docker;   scripts/ensure-docker.sh start; tests/images/build-base.sh
-# The molecule scenarios and the integration tier (the devnet) use different containers: they
-# run side by side (MEVOPS_TEST_SERIAL=1 runs them one after the other). The engine's wheelhouse
-# both install from is built first, once.
-ansible-playbook -i localhost, scripts/lib/wheelhouse.yml >/dev/null
+tier docker;   scripts/ensure-docker.sh start
+# The base image (debootstrap into its own root: no use of the host's apt) and the engine's
+# wheelhouse, which the molecule scenarios and the devnet install from, are built beside the
+# unit tier, which uses neither.
 mkdir -p .cache
+{ tests/images/build-base.sh && ansible-playbook -i localhost, scripts/lib/wheelhouse.yml; } >.cache/base-image.log 2>&1 &
+base_pid=$!
+tier "unit (the base image builds beside it)"
+unit_rc=0
+scripts/unit.sh || unit_rc=$?
+base_rc=0
+wait "$base_pid" || base_rc=$?
+tier "base image and wheelhouse"
+cat .cache/base-image.log
+[ "$unit_rc" -eq 0 ] || { echo "unit tier failed" >&2; exit "$unit_rc"; }
+[ "$base_rc" -eq 0 ] || { echo "base image or wheelhouse build failed (log above)" >&2; exit "$base_rc"; }
+# The molecule scenarios and the integration tier (the devnet) use different containers: they
+# run side by side (MEVOPS_TEST_SERIAL=1 runs them one after the other).
 molecule_rc=0 integration_rc=0
 if [ "${MEVOPS_TEST_SERIAL:-0}" = 1 ]; then
   tier molecule; scripts/molecule.sh || molecule_rc=$?

@@ -20,7 +20,7 @@ def over_ssh(connection: Any) -> bool:
     name = str(connection or "ssh").strip()
     for prefix in PREFIXES:
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             break
     return name in SSH_PLUGINS
 

@@ -10,12 +10,13 @@ if [ ! -s "$log" ]; then
   exit 0
 fi
 echo "=== $name failed (whole log: $log)"
-pattern='fatal: \[|failed: \[|FAILED! =>|Idempotence test failed|^FAILED |^ERROR'
+pattern='fatal: \[|failed: \[|FAILED! =>|Idempotence test failed|^FAILED |^E  '
 # The last failure that was not ignored (ansible prints "...ignoring" after an ignored one);
 # without one, the log's last lines.
 awk -v pat="$pattern" '
   function cut(s) { return length(s) > 400 ? substr(s, 1, 400) " ..." : s }
-  { gsub(/\033\[[0-9;]*m/, ""); line[NR] = $0 }
+  # molecule indents the playbook output with a box-drawing bar: read the lines without it
+  { gsub(/\033\[[0-9;]*m/, ""); sub(/^  │ /, ""); line[NR] = $0 }
   /(➜|>) *(syntax|create|prepare|converge|idempotence|side_effect|verify|cleanup|destroy)/ { step = $0 }
   /^(TASK|RUNNING HANDLER) \[/ { task = $0 }
   $0 ~ pat { n++; at[n] = NR; at_step[n] = step; at_task[n] = task }

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 . scripts/lib/ansible-env.sh
 
 cleanup() {
-  local rc=$?
+  local rc=$? job
+  # A tier running in the background (base image, integration) stops with the run.
+  for job in $(jobs -p); do pkill -TERM -P "$job" 2>/dev/null || true; kill "$job" 2>/dev/null || true; done
   scripts/molecule.sh --destroy-all >/dev/null 2>&1 || true
   scripts/ensure-docker.sh stop || true
   exit $rc

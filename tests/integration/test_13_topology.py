@@ -153,9 +153,8 @@ def test_only_named_alerts_fire(devnet_ready):
     unexpected = unexpected_alerts()
     if not unexpected:
         return
-    first = dict(unexpected)
-    settle = _longest_lookback(devnet, set(first)) + 60
-    print(f"waiting up to {settle:.0f} s for alerts a previous test may have caused to clear: {sorted(first)}")
+    settle = _longest_lookback(devnet, set(unexpected)) + 60
+    print(f"waiting up to {settle:.0f} s for alerts a previous test may have caused to clear: {sorted(unexpected)}")
     deadline = time.monotonic() + settle
     while unexpected and time.monotonic() < deadline:
         time.sleep(10)

@@ -28,13 +28,10 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed .cache/ansible-test/.primed
+# ansible-test sanity's tool virtualenvs (pylint, voluptuous, ...) are made by its first run
+# (scripts/sanity.sh, in the lint tier beside ansible-lint), not here: setup is single-threaded.
+setup: $(BIN)/.installed
 	scripts/link-collection.sh
-
-# ansible-test sanity's tool virtualenvs (pylint, voluptuous, ...), from PyPI, under .cache.
-.cache/ansible-test/.primed: $(BIN)/.installed scripts/sanity.sh
-	scripts/sanity.sh --prime-venvs >/dev/null
-	touch $@
 
 lint: setup
 	scripts/lint.sh

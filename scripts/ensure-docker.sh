@@ -5,6 +5,8 @@
 #   ensure-docker.sh stop    stop dockerd only if `start` started it
 # Works with or without systemd as PID 1 (CI machines run without it).
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 state_dir=${MEVOPS_STATE_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/run}
 pidfile=$state_dir/dockerd.pid
@@ -17,9 +19,9 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   # Refresh the lists once per hour at most: apt-cache look-ups need them.
   if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -60 2>/dev/null | head -n1)" ]; then
-    apt-get update -q >/dev/null
+    apt_get update -q >/dev/null
   fi
-  apt-get install -y -q --no-install-recommends "$@" >/dev/null
+  apt_get install -y -q --no-install-recommends "$@" >/dev/null
 }
 
 start() {

@@ -6,7 +6,7 @@
 #
 #   scripts/sanity.sh                   all tests
 #   scripts/sanity.sh --test pylint     one test (any `ansible-test sanity` option passes through)
-#   scripts/sanity.sh --prime-venvs     only create the tools' virtualenvs (`make setup` does)
+#   scripts/sanity.sh --prime-venvs     only create the tools' virtualenvs (the first full run makes them too)
 #
 # The virtualenvs (pylint, voluptuous, yamllint, ... pinned by ansible-test, installed from PyPI)
 # are kept in .cache/ansible-test, keyed by their requirements, so only the first run installs them.
@@ -30,8 +30,10 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "sanity: shellcheck is missing; install it (apt-get install shellcheck)" >&2; exit 1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+  # shellcheck source=lib/apt.sh
+  . scripts/lib/apt.sh
+  apt_get install -y -qq --no-install-recommends shellcheck >/dev/null \
+    || { apt_get update -qq && apt_get install -y -qq --no-install-recommends shellcheck >/dev/null; }
 fi
 
 # Outside any git work tree (inside one, ansible-test would list files with git from its top), one

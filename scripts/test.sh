@@ -19,12 +19,23 @@ trap cleanup EXIT
 start=$(date +%s)
 tier() { printf '\n=== %s (t+%ss) ===\n' "$1" "$(( $(date +%s) - start ))"; }
 
-tier lint;     scripts/lint.sh
-tier docker;   scripts/ensure-docker.sh start
+mkdir -p .cache
+# The Docker engine (installed on a fresh machine, then started) comes up beside the lint tier,
+# which does not use it; its output follows the lint tier's.
+scripts/ensure-docker.sh start >.cache/docker-start.log 2>&1 &
+docker_pid=$!
+tier "lint (the Docker engine starts beside it)"
+lint_rc=0
+scripts/lint.sh || lint_rc=$?
+docker_rc=0
+wait "$docker_pid" || docker_rc=$?
+tier docker
+cat .cache/docker-start.log
+[ "$lint_rc" -eq 0 ] || { echo "lint tier failed" >&2; exit "$lint_rc"; }
+[ "$docker_rc" -eq 0 ] || { echo "starting the Docker engine failed (log above)" >&2; exit "$docker_rc"; }
 # The base image (debootstrap into its own root: no use of the host's apt) and the engine's
 # wheelhouse, which the molecule scenarios and the devnet install from, are built beside the
 # unit tier, which uses neither.
-mkdir -p .cache
 { tests/images/build-base.sh && ansible-playbook -i localhost, scripts/lib/wheelhouse.yml; } >.cache/base-image.log 2>&1 &
 base_pid=$!
 tier "unit (the base image builds beside it)"

@@ -10,6 +10,8 @@
 #   scripts/unit.sh files/mev_engine/tests/test_api.py  the engine's suite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/apt.sh
+. scripts/lib/apt.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 if [ -x scripts/ensure-anvil.sh ]; then
@@ -52,8 +54,8 @@ ensure_engine_env() {
     echo "unit tier: installing ${missing[*]} for the engine's tests" >&2
     # Only the binaries are needed: the tests start their own throwaway servers.
     # Fresh machines may have no package lists yet: refresh them once when the install fails.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 || {
-      apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+    apt_get install -y --no-install-recommends "${missing[@]}" >&2 || {
+      apt_get update >&2 && apt_get install -y --no-install-recommends "${missing[@]}" >&2
     }
   fi
   local venv=.cache/mev-engine-venv stamp
@@ -72,9 +74,8 @@ ensure_engine_env() {
 # prometheus package. Its postinst starts the service where it can (systemd, or the init
 # script without it): stop and disable what the install started; the tests need only promtool.
 if ! command -v promtool >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
-    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+  apt_get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { apt_get update -qq && apt_get install -y -qq --no-install-recommends prometheus >/dev/null; }
   if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
   elif [ -x /etc/init.d/prometheus ]; then
@@ -108,7 +109,9 @@ fi
 if [ "$collection" -eq 1 ]; then
   collection_args=()
   for arg in "$@"; do case "$arg" in files/mev_engine*) ;; *) collection_args+=("$arg") ;; esac; done
-  run_pytest "collection" pytest tests/unit "${collection_args[@]}" || rc=1
+  # Two workers (pytest-xdist; MEVOPS_UNIT_WORKERS): the machine has two cores, and the engine's
+  # suite beside this one ends long before it.
+  run_pytest "collection" pytest -n "${MEVOPS_UNIT_WORKERS:-2}" tests/unit "${collection_args[@]}" || rc=1
 fi
 if [ -n "$engine_pid" ]; then
   engine_rc=0

@@ -29,6 +29,7 @@ class EngineStub:
         self.status_code = status_code  # force every answer to this status
         self.delay = delay  # seconds before each answer
         self.cancel_failed: list[dict[str, Any]] = []
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every request, time.monotonic()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,7 +52,14 @@ class EngineStub:
                 self.body = json.loads(self.rfile.read(length) or b"{}")
                 self.route("POST")
 
-            def route(self, method: str) -> None:  # noqa: PLR0911 - one return per endpoint
+            def route(self, method: str) -> None:
+                began = time.monotonic()
+                try:
+                    self.endpoint(method)
+                finally:
+                    stub.spans.append((began, time.monotonic()))
+
+            def endpoint(self, method: str) -> None:  # noqa: PLR0911 - one return per endpoint
                 time.sleep(stub.delay)
                 if stub.status_code:
                     return self.answer(stub.status_code, {"error": "execution is not running"})

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+testinfra_hosts = ["ansible://mevops-evm-node"]
+
 CHAINS = {"ethereum": (8545, 1), "base": (8546, 8453)}
 ANVIL_SHA256 = "10c1c727d6c1de973aeb160e59875b9a9a23464d6e74149ee8abb30b3500311b"
 

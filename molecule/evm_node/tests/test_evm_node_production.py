@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+testinfra_hosts = ["ansible://mevops-evm-node-prod"]
+
 UNITS = ["ethereum-erigon", "base-op-geth", "base-op-node", "arbitrum-nitro"]
 DUMMY_SHA256 = {
     "erigon": "0ce2e2c36c48c5ed31130a256b82dcbf207513dd207ce0292919f2becf36e5bb",

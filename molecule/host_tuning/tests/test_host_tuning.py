@@ -1,8 +1,10 @@
-"""Verify host_tuning with the runbooks' defaults on a container host."""
+"""Verify host_tuning with the runbooks' defaults on a container host (mevops-host-tuning)."""
 
 from __future__ import annotations
 
-import json
+from tuning_report import report_settings
+
+testinfra_hosts = ["docker://mevops-host-tuning"]
 
 RUNBOOK_SYSCTL = {
     "net.core.rmem_max": "134217728",
@@ -23,11 +25,6 @@ RUNBOOK_SYSCTL = {
     "fs.file-max": "2097152",
     "fs.nr_open": "1048576",
 }
-
-
-def _settings(host) -> dict[str, dict]:
-    report = json.loads(host.file("/var/lib/mevops/host_tuning_report.json").content_string)
-    return {entry["setting"]: entry for entry in report["settings"]}
 
 
 def test_sysctl_file_holds_exactly_the_runbook_values(host):
@@ -70,7 +67,7 @@ def test_a_started_service_gets_the_nofile_limit(host):
     expected = min(1048576, _pid1_hard_nofile(host))
     out = host.check_output("systemd-run --wait --pipe --quiet sh -c 'ulimit -n'")
     assert int(out.strip()) == expected
-    entry = _settings(host)["limits systemd DefaultLimitNOFILE/DefaultLimitMEMLOCK"]
+    entry = report_settings(host)["limits systemd DefaultLimitNOFILE/DefaultLimitMEMLOCK"]
     if expected < 1048576:
         assert entry["status"] == "partially applied"
         assert f"at most {expected} open files" in entry["detail"]
@@ -84,7 +81,7 @@ def test_login_sessions_get_pam_limits(host):
         assert line in content
 
 
-def test_tmpfiles_persist_the_sysfs_settings(host):
+def test_tmpfiles_persist_the_sysfssettings(host):
     content = host.file("/etc/tmpfiles.d/60-mevops-host-tuning.conf").content_string
     assert "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages - - - - 2048" in content
     assert "/sys/kernel/mm/transparent_hugepage/enabled                      - - - - always" in content
@@ -102,7 +99,7 @@ def test_udev_rule_persists_the_nvme_scheduler(host):
 
 
 def test_report_says_what_a_container_cannot_do(host):
-    settings = _settings(host)
+    settings = report_settings(host)
     assert settings["cpu governor"]["status"] == "not supported here"
     assert settings["block devices nvme*"]["status"] == "not supported here"
     # /proc/sys is read-only in a container and some net.* knobs are not in its network

@@ -1,13 +1,10 @@
-"""Verify host_tuning with non-default variables on a container host."""
+"""Verify host_tuning with non-default variables on a container host (mevops-host-tuning-alt)."""
 
 from __future__ import annotations
 
-import json
+from tuning_report import report, report_settings
 
-
-def _settings(host) -> dict[str, dict]:
-    report = json.loads(host.file("/var/lib/mevops/host_tuning_report.json").content_string)
-    return {entry["setting"]: entry for entry in report["settings"]}
+testinfra_hosts = ["docker://mevops-host-tuning-alt"]
 
 
 def _sysctl_file(host) -> dict[str, str]:
@@ -25,7 +22,7 @@ def test_extra_sysctls_are_added_and_null_removes(host):
 
 
 def test_unknown_knob_is_persisted_but_reported_not_supported(host):
-    settings = _settings(host)
+    settings = report_settings(host)
     assert _sysctl_file(host)["kernel.no_such_knob"] == "1"
     assert settings["sysctl kernel.no_such_knob"]["status"] == "not supported here"
 
@@ -49,7 +46,7 @@ def test_explicit_hugepage_count_thp_and_cstate_cap_are_persisted(host):
 
 
 def test_cstate_cap_reaches_existing_idle_states(host):
-    settings = _settings(host)
+    settings = report_settings(host)
     idle = {k: v for k, v in settings.items() if k.startswith("cpu idle state disabled")}
     # The container sees the host's cpuidle states read-only: each deeper state is
     # persisted, none applied, and state0/state1 are not touched.
@@ -63,7 +60,7 @@ def test_noop_alias_becomes_none_on_existing_devices(host):
     assert 'KERNEL=="vd*"' in rule
     assert 'ATTR{queue/scheduler}="none"' in rule
     assert "nr_requests" not in rule
-    settings = _settings(host)
+    settings = report_settings(host)
     scheduler = {k: v for k, v in settings.items() if k.startswith("block scheduler")}
     assert any(k.endswith("/sys/block/vda/queue/scheduler") for k in scheduler), scheduler
     assert {v["status"] for v in scheduler.values()} <= {"persisted-only", "applied"}
@@ -78,14 +75,14 @@ def test_swap_file_is_created_formatted_and_in_fstab(host):
     fstab = host.file("/etc/fstab").content_string
     assert any(line.split()[:3] == ["/var/swapfile", "none", "swap"] for line in fstab.splitlines() if line.strip())
     # swapon is not permitted in a container: the report says so instead of failing.
-    assert _settings(host)["swap"]["status"] == "persisted-only"
+    assert report_settings(host)["swap"]["status"] == "persisted-only"
 
 
 def test_present_service_is_stopped_and_disabled(host):
     avahi = host.service("avahi-daemon")
     assert not avahi.is_running
     assert not avahi.is_enabled
-    settings = _settings(host)
+    settings = report_settings(host)
     assert settings["service avahi-daemon"]["status"] == "applied"
     assert settings["service cups"]["status"] == "not present"
 
@@ -94,8 +91,8 @@ def test_kernel_cmdline_is_written_and_reboot_reported(host):
     cfg = host.file("/etc/default/grub.d/60-mevops-host-tuning.cfg").content_string
     assert "hugepagesz=2M hugepages=512 default_hugepagesz=2M transparent_hugepage=madvise" in cfg
     assert "processor.max_cstate=1 intel_idle.max_cstate=1" in cfg
-    report = json.loads(host.file("/var/lib/mevops/host_tuning_report.json").content_string)
-    assert report["reboot_required"] is True
-    cmdline = _settings(host)["kernel cmdline"]
+    tuning = report(host)
+    assert tuning["reboot_required"] is True
+    cmdline = report_settings(host)["kernel cmdline"]
     assert cmdline["status"] == "persisted-only"
     assert "no update-grub here" in cmdline["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import testinfra
 
-NODE = "mevops-security-node"  # also in probe_helpers.py, which the tests import
+NODE = "mevops-security-node"
 PROBE = "mevops-security-probe"
 
 

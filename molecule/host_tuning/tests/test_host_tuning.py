@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tuning_report import report_settings
-
 testinfra_hosts = ["docker://mevops-host-tuning"]
 
 RUNBOOK_SYSCTL = {
@@ -60,14 +58,14 @@ def _pid1_hard_nofile(host) -> int:
     return int(line.split()[4])
 
 
-def test_a_started_service_gets_the_nofile_limit(host):
+def test_a_started_service_gets_the_nofile_limit(host, tuning_settings):
     # systemd hands services the configured limit up to its own hard limit; on these
     # machines a container's PID 1 cannot go past the sandbox's (no CAP_SYS_RESOURCE),
     # and the report must say so rather than claim "applied".
     expected = min(1048576, _pid1_hard_nofile(host))
     out = host.check_output("systemd-run --wait --pipe --quiet sh -c 'ulimit -n'")
     assert int(out.strip()) == expected
-    entry = report_settings(host)["limits systemd DefaultLimitNOFILE/DefaultLimitMEMLOCK"]
+    entry = tuning_settings["limits systemd DefaultLimitNOFILE/DefaultLimitMEMLOCK"]
     if expected < 1048576:
         assert entry["status"] == "partially applied"
         assert f"at most {expected} open files" in entry["detail"]
@@ -98,14 +96,13 @@ def test_udev_rule_persists_the_nvme_scheduler(host):
     assert 'ATTR{queue/nr_requests}="256"' in rule
 
 
-def test_report_says_what_a_container_cannot_do(host):
-    settings = report_settings(host)
-    assert settings["cpu governor"]["status"] == "not supported here"
-    assert settings["block devices nvme*"]["status"] == "not supported here"
+def test_report_says_what_a_container_cannot_do(host, tuning_settings):
+    assert tuning_settings["cpu governor"]["status"] == "not supported here"
+    assert tuning_settings["block devices nvme*"]["status"] == "not supported here"
     # /proc/sys is read-only in a container and some net.* knobs are not in its network
     # namespace: each sysctl is reported as what it really is here.
     for name, value in RUNBOOK_SYSCTL.items():
-        entry = settings[f"sysctl {name}"]
+        entry = tuning_settings[f"sysctl {name}"]
         knob = host.file("/proc/sys/" + name.replace(".", "/"))
         if entry["status"] == "not supported here":
             assert not knob.exists, name
@@ -114,8 +111,8 @@ def test_report_says_what_a_container_cannot_do(host):
         else:
             assert entry["status"] == "persisted-only", name
             assert " ".join(knob.content_string.split()) != value, name
-    assert settings["sysctl vm.swappiness"]["status"] == "persisted-only"
-    assert settings["transparent_hugepage enabled"]["status"] == "persisted-only"
+    assert tuning_settings["sysctl vm.swappiness"]["status"] == "persisted-only"
+    assert tuning_settings["transparent_hugepage enabled"]["status"] == "persisted-only"
     for service in ("bluetooth", "cups", "avahi-daemon"):
-        assert settings[f"service {service}"]["status"] == "not present"
-    assert settings["swap"]["status"] == "applied"
+        assert tuning_settings[f"service {service}"]["status"] == "not present"
+    assert tuning_settings["swap"]["status"] == "applied"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tuning_report import report, report_settings
-
 testinfra_hosts = ["docker://mevops-host-tuning-alt"]
 
 
@@ -21,10 +19,9 @@ def test_extra_sysctls_are_added_and_null_removes(host):
     assert values["vm.swappiness"] == "1"
 
 
-def test_unknown_knob_is_persisted_but_reported_not_supported(host):
-    settings = report_settings(host)
+def test_unknown_knob_is_persisted_but_reported_not_supported(host, tuning_settings):
     assert _sysctl_file(host)["kernel.no_such_knob"] == "1"
-    assert settings["sysctl kernel.no_such_knob"]["status"] == "not supported here"
+    assert tuning_settings["sysctl kernel.no_such_knob"]["status"] == "not supported here"
 
 
 def test_unit_drop_in_and_manager_limits(host):
@@ -45,9 +42,8 @@ def test_explicit_hugepage_count_thp_and_cstate_cap_are_persisted(host):
     assert "cpuidle/state9/disable" in content
 
 
-def test_cstate_cap_reaches_existing_idle_states(host):
-    settings = report_settings(host)
-    idle = {k: v for k, v in settings.items() if k.startswith("cpu idle state disabled")}
+def test_cstate_cap_reaches_existing_idle_states(host, tuning_settings):
+    idle = {k: v for k, v in tuning_settings.items() if k.startswith("cpu idle state disabled")}
     # The container sees the host's cpuidle states read-only: each deeper state is
     # persisted, none applied, and state0/state1 are not touched.
     for name, entry in idle.items():
@@ -55,18 +51,17 @@ def test_cstate_cap_reaches_existing_idle_states(host):
         assert "/state0/" not in name and "/state1/" not in name
 
 
-def test_noop_alias_becomes_none_on_existing_devices(host):
+def test_noop_alias_becomes_none_on_existing_devices(host, tuning_settings):
     rule = host.file("/etc/udev/rules.d/60-mevops-block.rules").content_string
     assert 'KERNEL=="vd*"' in rule
     assert 'ATTR{queue/scheduler}="none"' in rule
     assert "nr_requests" not in rule
-    settings = report_settings(host)
-    scheduler = {k: v for k, v in settings.items() if k.startswith("block scheduler")}
+    scheduler = {k: v for k, v in tuning_settings.items() if k.startswith("block scheduler")}
     assert any(k.endswith("/sys/block/vda/queue/scheduler") for k in scheduler), scheduler
     assert {v["status"] for v in scheduler.values()} <= {"persisted-only", "applied"}
 
 
-def test_swap_file_is_created_formatted_and_in_fstab(host):
+def test_swap_file_is_created_formatted_and_in_fstab(host, tuning_settings):
     f = host.file("/var/swapfile")
     assert f.exists
     assert f.mode == 0o600
@@ -75,24 +70,22 @@ def test_swap_file_is_created_formatted_and_in_fstab(host):
     fstab = host.file("/etc/fstab").content_string
     assert any(line.split()[:3] == ["/var/swapfile", "none", "swap"] for line in fstab.splitlines() if line.strip())
     # swapon is not permitted in a container: the report says so instead of failing.
-    assert report_settings(host)["swap"]["status"] == "persisted-only"
+    assert tuning_settings["swap"]["status"] == "persisted-only"
 
 
-def test_present_service_is_stopped_and_disabled(host):
+def test_present_service_is_stopped_and_disabled(host, tuning_settings):
     avahi = host.service("avahi-daemon")
     assert not avahi.is_running
     assert not avahi.is_enabled
-    settings = report_settings(host)
-    assert settings["service avahi-daemon"]["status"] == "applied"
-    assert settings["service cups"]["status"] == "not present"
+    assert tuning_settings["service avahi-daemon"]["status"] == "applied"
+    assert tuning_settings["service cups"]["status"] == "not present"
 
 
-def test_kernel_cmdline_is_written_and_reboot_reported(host):
+def test_kernel_cmdline_is_written_and_reboot_reported(host, tuning_settings, tuning_report):
     cfg = host.file("/etc/default/grub.d/60-mevops-host-tuning.cfg").content_string
     assert "hugepagesz=2M hugepages=512 default_hugepagesz=2M transparent_hugepage=madvise" in cfg
     assert "processor.max_cstate=1 intel_idle.max_cstate=1" in cfg
-    tuning = report(host)
-    assert tuning["reboot_required"] is True
-    cmdline = report_settings(host)["kernel cmdline"]
+    assert tuning_report["reboot_required"] is True
+    cmdline = tuning_settings["kernel cmdline"]
     assert cmdline["status"] == "persisted-only"
     assert "no update-grub here" in cmdline["detail"]

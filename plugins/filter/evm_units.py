@@ -1,6 +1,7 @@
 # Copyright: mevops.infra developers
 # Apache License 2.0 (see galaxy.yml)
-"""Filters for EVM amounts and addresses: wei <-> ETH (exact) and EIP-55 checksummed addresses."""
+"""Filters for EVM amounts and addresses: wei <-> ETH (exact), EIP-55 checksummed addresses and
+why an address cannot be a withdrawal target."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mevops.infra.plugins.module_utils import units
+from ansible_collections.mevops.infra.plugins.module_utils.addresses import wallet_problem as _wallet_problem
 from ansible_collections.mevops.infra.plugins.plugin_utils.deps import require
 
 
@@ -36,8 +38,19 @@ def checksum_address(value: Any) -> str:
     return str(eth_utils.to_checksum_address(value))
 
 
+def wallet_problem(value: Any, variable: str) -> str:
+    """'' when `value` can be a withdrawal target, else why not, naming `variable`: empty, not an
+    address, the zero or a burn address, or not EIP-55 checksummed."""
+    return _wallet_problem(str(variable), value, checksum_address) or ""
+
+
 class FilterModule:
     """EVM unit and address filters."""
 
     def filters(self) -> dict[str, Any]:
-        return {"wei_to_eth": wei_to_eth, "eth_to_wei": eth_to_wei, "checksum_address": checksum_address}
+        return {
+            "wei_to_eth": wei_to_eth,
+            "eth_to_wei": eth_to_wei,
+            "checksum_address": checksum_address,
+            "wallet_problem": wallet_problem,
+        }

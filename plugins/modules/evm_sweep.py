@@ -45,7 +45,7 @@ options:
     type: str
     required: true
   to:
-    description: Where the balance goes (required with O(sweep=true)).
+    description: Where the balance goes (required with O(sweep=true)); the zero address and the well-known burn addresses are refused.
     type: str
   allowed_to:
     description: When not empty, O(to) must be one of these addresses (case-insensitive); the run fails otherwise.
@@ -130,6 +130,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.mevops.infra.plugins.module_utils.addresses import is_burn_address
 from ansible_collections.mevops.infra.plugins.module_utils.common_args import evm_chains_common_argument_spec
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
     JsonRpcClient,
@@ -345,6 +346,8 @@ def main():
     if params["sweep"]:
         if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):
             module.fail_json(msg=f"to must be an address (0x and 40 hex digits), got {to!r}")
+        if is_burn_address(to):
+            module.fail_json(msg=f"refusing to send to {to}: the zero or a burn address (funds sent there are lost)")
         if params["allowed_to"] and not any(same(to, a) for a in params["allowed_to"]):
             module.fail_json(msg=f"refusing to send to {to}: not in allowed_to ({', '.join(params['allowed_to'])})")
     key, address = load_key(module)

@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ansible_collections.mevops.infra.plugins.module_utils.addresses import wallet_problem
+
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
 
 NODES, DATABASES, ENGINES, MONITORING = "evm_nodes", "databases", "engines", "monitoring"
@@ -54,15 +56,6 @@ LOCAL_PORTS = frozenset({"authrpc_port", "private_api_port", "cl_rpc_port", "cl_
 P2P_PORTS = ("p2p_port", "cl_p2p_port")
 # The example placeholder of the shipped inventories' vaults and unset channels.
 PLACEHOLDER = "CHANGE-ME"
-# Addresses funds must never be sent to: the zero address and the well-known burn addresses.
-BURN_ADDRESSES = frozenset(
-    {
-        "0x0000000000000000000000000000000000000000",
-        "0x000000000000000000000000000000000000dead",
-        "0xdead000000000000000042069420694206942069",
-        "0xffffffffffffffffffffffffffffffffffffffff",
-    }
-)
 
 
 class TopologyError(ValueError):
@@ -970,20 +963,6 @@ def _dsn_problems(inv: Inventory, engine: str) -> list[str]:
     return []
 
 
-def wallet_problem(variable: str, wallet: Any, checksum: Any) -> str | None:
-    """Why `wallet` cannot be a withdrawal target: empty, not an address, the zero or a burn
-    address, or not EIP-55 checksummed (checksum: a function giving the EIP-55 form)."""
-    if not wallet:
-        return f"{variable} is empty (the only withdrawal target must be set)"
-    text = str(wallet)
-    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
-        return f"{variable} {text!r} is not a 0x-prefixed 20-byte address"
-    if text.lower() in BURN_ADDRESSES:
-        return f"{variable} {text} is the zero or a burn address: funds sent there are lost"
-    expected = checksum(text)
-    if text != expected:
-        return f"{variable} {text} is not EIP-55 checksummed (expected {expected})"
-    return None
 
 
 def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum: Any) -> list[str]:
@@ -1056,5 +1035,4 @@ __all__ = [
     "resolve_chains",
     "scrape_targets",
     "services",
-    "wallet_problem",
 ]

@@ -67,6 +67,8 @@ BAD = [
     ("wallet.cold_wallet", DELETE, "wallet.cold_wallet: is required"),
     ("wallet.cold_wallet", COLD.lower(), "is not EIP-55 checksummed"),
     ("wallet.cold_wallet", "0x1234", "is not an EVM address"),
+    ("wallet.cold_wallet", "0x" + "0" * 40, "is the zero or a burn address"),
+    ("wallet.cold_wallet", "0x000000000000000000000000000000000000dEaD", "is the zero or a burn address"),
     ("trading.min_profit_eth", -1, "out of range"),
     ("trading.min_profit_eth", "lots", "expected a number"),
     ("trading.max_gas_price_gwei", 1e9, "out of range"),

@@ -29,7 +29,7 @@ def test_good_input_passes_preflight(tmp_path):
         ({"mev_engine_keystore_password": "1234"}, "mev_engine_keystore_password"),
         ({"mev_engine_chains": []}, "mev_engine_chains must list at least one chain"),
         ({"mev_engine_chains": [{"name": "ethereum"}]}, "each with name and http_url"),
-        ({"mev_engine_cold_wallet": "0x12"}, "cold wallet '0x12'"),
+        ({"mev_engine_cold_wallet": "0x12"}, "mev_engine_cold_wallet '0x12' is not a 0x-prefixed 20-byte address"),
         ({"mev_engine_api_port": 70000}, "mev_engine_api_port must be 1..65535 (got 70000)"),
         ({"mev_engine_log_level": "verbose"}, "mev_engine_log_level"),
     ],

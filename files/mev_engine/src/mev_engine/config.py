@@ -43,6 +43,18 @@ SECRET_VARIABLES = ("MEV_API_TOKEN", "MEV_KEYSTORE_PASSWORD", "MEV_DB_PASSWORD",
 MIN_TOKEN_LENGTH = 32
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
+# Addresses nobody holds a key for: funds sent there are lost. The collection's
+# validate_inventory and role preflights refuse the same list (plugins/plugin_utils/topology.py;
+# a unit test keeps the two equal).
+BURN_ADDRESSES = frozenset(
+    {
+        "0x0000000000000000000000000000000000000000",
+        "0x000000000000000000000000000000000000dead",
+        "0xdead000000000000000042069420694206942069",
+        "0xffffffffffffffffffffffffffffffffffffffff",
+    }
+)
+
 
 class ConfigError(Exception):
     """The configuration has problems; `problems` lists each one readably."""
@@ -342,6 +354,9 @@ def parse_config(
         cold_wallet = ""
     else:
         cold_wallet = c.address(wallet, "cold_wallet", "wallet")
+        if cold_wallet.lower() in BURN_ADDRESSES:
+            c.problem("wallet.cold_wallet", f"{cold_wallet} is the zero or a burn address: funds sent there are lost")
+            cold_wallet = ""
     min_balance = c.number(wallet, "min_balance_eth", "wallet", "0.5", Decimal(0), Decimal(1_000_000))
 
     trading = c.mapping(top.get("trading"), "trading")

@@ -94,6 +94,17 @@ def test_refuses_an_address_outside_the_allow_list(run_module, anvil, wallet):
     assert balance(node, account.address) == ONE_ETH
 
 
+@pytest.mark.parametrize("burn", ["0x" + "0" * 40, "0x000000000000000000000000000000000000dEaD"])
+def test_refuses_the_zero_and_burn_addresses_even_when_allowed(run_module, anvil, wallet, burn):
+    node = anvil(chain_id=31337, block_time=None, name="sweep")
+    path, account = wallet
+    fund(node, account.address, ONE_ETH)
+    with pytest.raises(ModuleFailed) as failed:
+        run_module(evm_sweep, args(node, path, to=burn, allowed_to=[burn]))
+    assert "the zero or a burn address" in failed.value.result["msg"]
+    assert balance(node, account.address) == ONE_ETH
+
+
 def test_wrong_password_fails_without_sending(run_module, anvil, wallet):
     node = anvil(chain_id=31337, block_time=None, name="sweep")
     path, account = wallet

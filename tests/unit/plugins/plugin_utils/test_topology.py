@@ -188,21 +188,3 @@ def test_without_a_catalogue_the_hand_written_chains_count():
     assert topology.node_chains(inv, "node") == []  # nothing derived: the role uses its own list
     assert [c.name for c in topology.resolve_chains(inv)] == ["ethereum"]
     assert topology.engine_chains(inv, "engine") == []
-
-
-@pytest.mark.parametrize(
-    ("wallet", "words"),
-    [
-        ("", "is empty"),
-        ("0x1234", "is not a 0x-prefixed 20-byte address"),
-        ("0x0000000000000000000000000000000000000000", "zero or a burn address"),
-        ("0x000000000000000000000000000000000000dEaD", "zero or a burn address"),
-        ("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "not EIP-55 checksummed"),
-    ],
-)
-def test_wallet_problems(wallet, words):
-    def checksum(address: str) -> str:
-        return "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" if address.lower().endswith("79c8") else address
-
-    assert words in topology.wallet_problem("mev_engine_cold_wallet", wallet, checksum)
-    assert topology.wallet_problem("w", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", checksum) is None

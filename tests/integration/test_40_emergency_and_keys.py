@@ -266,7 +266,7 @@ def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None, f"{tx_hash} was mined, not replaced"
 
 
-def run_emergency(devnet, account, verbosity=0):
+def run_emergency(devnet, account, verbosity=0, extra_vars=None):
     chain = devnet.chains()[0]["name"]
     cold = devnet.hostvars(ENGINE_HOST, "mev_engine_cold_wallet")["mev_engine_cold_wallet"]
     cold_before = {c["name"]: balance(devnet, c["name"], cold) for c in devnet.chains()}
@@ -275,7 +275,7 @@ def run_emergency(devnet, account, verbosity=0):
         assert nonces(devnet, chain, account.address)[1] - nonces(devnet, chain, account.address)[0] == 2
         mining.mine_when_replaced(originals)
         run = devnet.playbook("emergency.yml", tags=STEPS, verbosity=verbosity,
-                              extra_vars={"emergency_reason": "integration test"})  # fmt: skip
+                              extra_vars={"emergency_reason": "integration test", **(extra_vars or {})})  # fmt: skip
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
     check_emptied(devnet, account, cold, cold_before, originals=originals, chain=chain)
     return run
@@ -302,6 +302,18 @@ def test_emergency_with_the_api_stopped_beforehand(funded):
     report = " ".join(run.stdout.split())
     assert f"{ENGINE_HOST} stop_trading: API did not answer (from the controller: " in report
     assert "mev-execution stopped" in report or "mev-execution killed" in report
+    assert "on the host with the keystore" in run.stdout
+
+
+def test_emergency_with_a_token_the_api_refuses(funded):
+    # The vault's token is not the one the engine has (changed in the vault, not yet deployed):
+    # every call answers 401, and each step takes its host-side fallback as if the API were down.
+    devnet, account = funded
+    run = run_emergency(devnet, account, extra_vars={"emergency_api_token": "not-the-engines-token-" + "x" * 20})
+    assert not devnet.unit_active(ENGINE_HOST, "mev-execution.service"), "mev-execution still runs: trading not off"
+    report = " ".join(run.stdout.split())
+    assert f"{ENGINE_HOST} stop_trading: API did not answer (from the controller: " in report
+    assert "401 unauthorized" in report
     assert "on the host with the keystore" in run.stdout
 
 

@@ -45,7 +45,9 @@ options:
     type: str
     required: true
   to:
-    description: Where the balance goes (required with O(sweep=true)); the zero address and the well-known burn addresses are refused.
+    description:
+      - Where the balance goes (required with O(sweep=true)).
+      - The zero address and the well-known burn addresses are refused.
     type: str
   allowed_to:
     description: When not empty, O(to) must be one of these addresses (case-insensitive); the run fails otherwise.

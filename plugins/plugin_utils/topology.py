@@ -26,7 +26,6 @@ evm_nodes, databases, engines, monitoring (DESIGN.md, "Environments and scale").
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -961,8 +960,6 @@ def _dsn_problems(inv: Inventory, engine: str) -> list[str]:
         where = ", ".join(databases)
         return [f"engine {engine}: mev_engine_postgres_dsn {dsn} is on loopback, but PostgreSQL runs on {where}"]
     return []
-
-
 
 
 def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum: Any) -> list[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from preflight import run_preflight
 from playbook import run_playbook
+from preflight import run_preflight
 
 GOOD = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BAD = [

@@ -49,6 +49,7 @@ def test_the_engine_refuses_the_same_burn_addresses():
     assigned = next(
         node.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["BURN_ADDRESSES"]
+        if isinstance(node, ast.Assign)
+        and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["BURN_ADDRESSES"]
     )
     assert set(ast.literal_eval(assigned.args[0])) == set(BURN_ADDRESSES)

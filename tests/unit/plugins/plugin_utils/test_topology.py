@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from ansible_collections.mevops.infra.plugins.plugin_utils import topology
 
 CATALOGUE = [

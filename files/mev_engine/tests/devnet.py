@@ -101,6 +101,7 @@ def engine_config(
     pools: Pools | None,
     ws: bool = True,
     min_profit_eth: str = "0.0001",
+    extra_chains: tuple[tuple[str, str, int], ...] = (),
 ) -> Path:
     chain: dict[str, Any] = {
         "name": "ethereum",
@@ -117,7 +118,13 @@ def engine_config(
         "redis": {"url": redis_url},
         "postgres": {"dsn": postgres_dsn},
         "api": {"host": "127.0.0.1", "port": api_port},
-        "chains": [chain],
+        "chains": [
+            chain,
+            *(
+                {"name": name, "chain_id": cid, "devnet": True, "http_url": url, "poll_interval_seconds": 0.1}
+                for name, url, cid in extra_chains
+            ),
+        ],
         "wallet": {"keystore": str(keystore), "cold_wallet": cold_wallet, "min_balance_eth": 0.1},
         "trading": {"min_profit_eth": min_profit_eth, "max_gas_price_gwei": 1000, "order_ttl_seconds": 30},
         "strategies": {},

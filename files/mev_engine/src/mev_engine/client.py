@@ -6,7 +6,7 @@
     mev-cli transactions list [--status pending] [--chain C] [--limit N] [--format table|json]
     mev-cli transactions wait [--timeout 300] [--chain C]      until nothing is pending
     mev-cli transactions cancel [--all] [--force] [--chain C]
-    mev-cli wallet withdraw --chain C [--to ADDRESS] [--emergency]
+    mev-cli wallet withdraw [--chain C] [--to ADDRESS] [--emergency]   no --chain: every chain, each reported
 
 The token comes from MEV_API_TOKEN (or --env-file, default /etc/mev/engine.env when
 readable). Exit codes: 0 done; 1 the API refused (message printed); 2 bad usage;
@@ -31,9 +31,10 @@ EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 2, 3, 4
 
 
 class ApiError(Exception):
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, data: Any = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.data = data  # the API's answer, when it gave one
 
 
 class Api:
@@ -60,7 +61,9 @@ class Api:
         except ValueError:
             data = {"error": response.text}
         if response.status_code >= 400:
-            raise ApiError(f"{method} {path}: HTTP {response.status_code}: {data.get('error', data)}", EXIT_REFUSED)
+            raise ApiError(
+                f"{method} {path}: HTTP {response.status_code}: {data.get('error', data)}", EXIT_REFUSED, data
+            )
         return data
 
 
@@ -95,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("--chain", default=None)
     wallet = sub.add_parser("wallet").add_subparsers(dest="action", required=True)
     withdraw = wallet.add_parser("withdraw")
-    withdraw.add_argument("--chain", default=None)
+    withdraw.add_argument("--chain", default=None, help="default: every configured chain, each reported")
     withdraw.add_argument("--to", default=None, help="must be the configured cold wallet (checked by the engine)")
     withdraw.add_argument("--emergency", action="store_true", help="accepted for the runbooks; same behaviour")
     return parser
@@ -146,7 +149,12 @@ def run(args: argparse.Namespace, api: Api) -> int:
     elif args.area == "transactions" and args.action == "cancel":
         _print(api.request("POST", "/api/v1/transactions/cancel", {"chain": args.chain}))
     elif args.area == "wallet":
-        _print(api.request("POST", "/api/v1/wallet/withdraw", {"chain": args.chain, "to": args.to}))
+        try:
+            _print(api.request("POST", "/api/v1/wallet/withdraw", {"chain": args.chain, "to": args.to}))
+        except ApiError as exc:
+            if isinstance(exc.data, dict) and "chains" in exc.data:
+                _print(exc.data)  # what every chain did, the failed ones included
+            raise
     return 0
 
 

@@ -20,6 +20,9 @@ REPLY = "mev:replies:{id}"
 CHAIN_HEAD = "mev:chain:{chain}"
 REPLY_TTL_SECONDS = 120
 COMMAND_TIMEOUT_SECONDS = 60  # monitoring waits this long for a reply; execution ignores older commands
+# How a withdraw command's refusal starts when the chain has nothing to move (not a failure; the
+# collection's emergency role reads it too).
+NOTHING_TO_WITHDRAW = "nothing to withdraw"
 
 
 def ensure_group(redis: Any, stream: str, group: str) -> None:

@@ -480,7 +480,7 @@ class Executor:
         amount = balance - reserve - fee
         if amount <= 0:
             raise CommandError(
-                f"nothing to withdraw on {chain}: balance {balance} wei, open-transaction reserve {reserve} wei, "
+                f"{streams.NOTHING_TO_WITHDRAW} on {chain}: balance {balance} wei, open-transaction reserve {reserve} wei, "
                 f"fee {fee} wei",
                 409,
             )

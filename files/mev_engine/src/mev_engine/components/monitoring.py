@@ -10,7 +10,9 @@
     POST /api/v1/emergency/stop        state -> emergency_stop, queued orders discarded, execution halts at once
     GET  /api/v1/transactions          ?status=pending|confirmed|...&chain=&limit=
     POST /api/v1/transactions/cancel   {"chain": optional} -> replacement transactions
-    POST /api/v1/wallet/withdraw       {"chain": required, "to": optional, must be the cold wallet}
+    POST /api/v1/wallet/withdraw       {"chain": optional, "to": optional, must be the cold wallet}
+                                       no chain: every configured chain, one after the other,
+                                       {"chains": {name: result or {"error", "status"}}, "failed": [...]}
 
 /api/v1 needs `Authorization: Bearer <MEV_API_TOKEN>` (compared in constant time);
 anything else is 401 and counts in mev_api_auth_failures_total.
@@ -255,20 +257,25 @@ class Monitor:
                     row[key] = str(value)
         return _json({"transactions": rows, "count": len(rows)})
 
-    async def _command(self, command: str, args: dict[str, Any]) -> web.Response:
+    async def _reply(self, command: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of a command sent to mev-execution."""
         if not await self.redis.exists(METRICS_KEY.format(component="execution")):
-            return _json({"error": f"mev-execution is not running (no report for 15 s): cannot {command}"}, status=503)
+            return 503, {"error": f"mev-execution is not running (no report for 15 s): cannot {command}"}
         request_id = uuid.uuid4().hex
         fields = {"id": request_id, "command": command, "args": json.dumps(args), "sent_at": f"{time.time():.3f}"}
         await self.redis.xadd(streams.COMMANDS, fields, maxlen=10_000, approximate=True)
         limit = streams.COMMAND_TIMEOUT_SECONDS
         answer = await self.redis.blpop([streams.REPLY.format(id=request_id)], timeout=limit)
         if answer is None:
-            return _json({"error": f"mev-execution did not answer the {command} command within {limit}s"}, status=504)
+            return 504, {"error": f"mev-execution did not answer the {command} command within {limit}s"}
         reply = json.loads(answer[1])
         if not reply["ok"]:
-            return _json({"error": reply["error"]}, status=int(reply.get("code", 500)))
-        return _json(reply["result"])
+            return int(reply.get("code", 500)), {"error": reply["error"]}
+        return 200, reply["result"]
+
+    async def _command(self, command: str, args: dict[str, Any]) -> web.Response:
+        status, body = await self._reply(command, args)
+        return _json(body, status=status)
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         if not request.can_read_body:
@@ -287,15 +294,29 @@ class Monitor:
 
     async def withdraw(self, request: web.Request) -> web.Response:
         body = await self._body(request)
-        chain = body.get("chain") or (next(iter(self.config.chains)) if len(self.config.chains) == 1 else None)
-        if not chain:
-            return _json({"error": f"chain is required (one of {', '.join(self.config.chains)})"}, status=400)
         to = body.get("to")
         if to is not None and str(to).lower() != self.config.cold_wallet.lower():
             return _json(
                 {"error": f"withdrawals go only to the configured cold wallet {self.config.cold_wallet}"}, status=403
             )
-        return await self._command("withdraw", {"chain": chain, "to": to})
+        if body.get("chain"):
+            return await self._command("withdraw", {"chain": body["chain"], "to": to})
+        # No chain (the runbook's `mev-cli wallet withdraw --emergency --to $COLD_WALLET`): every
+        # configured chain, one after the other, each reported. A chain with nothing to withdraw is
+        # not a failure; the answer's status is the worst failure's, 200 when there is none.
+        chains: dict[str, dict[str, Any]] = {}
+        for name in self.config.chains:
+            status, answer = await self._reply("withdraw", {"chain": name, "to": to})
+            chains[name] = answer if status == 200 else {**answer, "status": status}
+        failed = [
+            name
+            for name, answer in chains.items()
+            if "error" in answer and not str(answer["error"]).startswith(streams.NOTHING_TO_WITHDRAW)
+        ]
+        result: dict[str, Any] = {"chains": chains, "failed": failed}
+        if failed:
+            result["error"] = "withdrawal failed on " + ", ".join(f"{n} ({chains[n]['error']})" for n in failed)
+        return _json(result, status=max((int(chains[n]["status"]) for n in failed), default=200))
 
     # ------------------------------------------------------------------ app
 

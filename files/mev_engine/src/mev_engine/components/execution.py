@@ -480,8 +480,8 @@ class Executor:
         amount = balance - reserve - fee
         if amount <= 0:
             raise CommandError(
-                f"{streams.NOTHING_TO_WITHDRAW} on {chain}: balance {balance} wei, open-transaction reserve {reserve} wei, "
-                f"fee {fee} wei",
+                f"{streams.NOTHING_TO_WITHDRAW} on {chain}: balance {balance} wei, "
+                f"open-transaction reserve {reserve} wei, fee {fee} wei",
                 409,
             )
         tx = {"to": cold, "value": amount, "gas": TRANSFER_GAS, "gasPrice": gas_price}

@@ -44,7 +44,7 @@ MIN_TOKEN_LENGTH = 32
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 # Addresses nobody holds a key for: funds sent there are lost. The collection's
-# validate_inventory and role preflights refuse the same list (plugins/plugin_utils/topology.py;
+# validate_inventory, role preflights and evm_sweep refuse the same list (plugins/module_utils/addresses.py;
 # a unit test keeps the two equal).
 BURN_ADDRESSES = frozenset(
     {

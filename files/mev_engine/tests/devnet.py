@@ -114,7 +114,7 @@ def engine_config(
     if ws:
         chain["ws_url"] = chain_url.replace("http://", "ws://")
     document: dict[str, Any] = {
-        "engine": {"instance": "test", "log_level": "info"},
+        "engine": {"instance": "test", "log_level": "info", "stop_file": str(folder / "emergency-stop.json")},
         "redis": {"url": redis_url},
         "postgres": {"dsn": postgres_dsn},
         "api": {"host": "127.0.0.1", "port": api_port},

@@ -77,6 +77,7 @@ BAD = [
     ("postgres.dsn", "mysql://x@h/db", "is not a valid postgresql/postgres URL"),
     ("api.port", 70000, "out of range [1, 65535]"),
     ("engine.log_level", "loud", "is not one of debug, info, warning, error"),
+    ("engine.stop_file", "emergency-stop.json", "is not an absolute path"),
     ("engine.colour", "blue", "unknown key"),
     ("strategies.v2_cross_pool_arb.chains.ethereum.executor", HOT.lower(), "is not EIP-55 checksummed"),
     ("strategies.v2_cross_pool_arb.chains.ethereum.pairs", [[POOL_A, POOL_A]], "both pools are the same contract"),
@@ -90,6 +91,7 @@ def test_good_config_parses() -> None:
     assert config.chains["ethereum"].chain_id == 1
     assert config.chains["base"].ws_url is None
     assert config.cold_wallet == COLD
+    assert str(config.stop_file) == "/var/lib/mev/emergency-stop.json"  # the default
     assert config.arb["ethereum"].pairs[0].pool_a == POOL_A
     assert "secret" not in repr(config)
 

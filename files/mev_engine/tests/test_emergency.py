@@ -9,6 +9,8 @@ from typing import Any
 
 from devnet import Devnet, wait_for
 
+from mev_engine.state import ENABLED, write_state
+
 
 def queue_order(redis_client: Any, db: Any, target: str) -> int:
     """An order the way calculation writes one (a plain call to an address, always succeeds)."""
@@ -73,3 +75,39 @@ def test_emergency_stop_discards_queued_orders(
         return float(line[0].split()[-1]) if line else 0.0
 
     assert wait_for(lambda: loss() > 0, 10, "the loss on /metrics", api)
+
+
+def test_a_stop_recorded_on_the_host_keeps_a_hand_started_engine_from_trading(
+    engine: Any, devnet: Devnet, funded_hot: Any, redis_client: Any, db: Any, tmp_path: Any, node: Any
+) -> None:
+    """The API-down fallback stopped mev-execution and recorded the stop on the host while the
+    state in Redis still said enabled. Started again by hand, with a profitable opportunity on
+    the chain, the engine sends nothing and reports emergency_stop; an operator's enable (through
+    the API) removes the record and trading resumes."""
+    pools = devnet.setup_pools(funded_hot.address)
+    write_state(redis_client, ENABLED, "trading when the incident began")
+    stop = tmp_path / "emergency-stop.json"  # engine_config's stop_file for this test
+    stop.write_text(json.dumps({"reason": "API down during INC-7", "at": time.time(), "incident": "INC-7"}))
+    nonce = devnet.w3.eth.get_transaction_count(funded_hot.address)
+
+    api = engine(("detection", "calculation", "execution", "monitoring"), pools=pools)
+    api.wait_up("execution")
+    devnet.imbalance(pools)
+    wait_for(
+        lambda: db.execute("SELECT count(*) FROM mev.opportunities WHERE profit_estimate > 0").fetchone()[0] > 0,
+        20,
+        "a profitable opportunity detected",
+        api,
+    )
+    time.sleep(3)  # time for an order to go through calculation and execution, were trading on
+    assert devnet.w3.eth.get_transaction_count(funded_hot.address) == nonce, "a transaction was sent"
+    assert sent(db) == []
+    trading = api.call("GET", "/api/v1/status").json()["trading"]
+    assert trading["state"] == "emergency_stop"
+    assert "API down during INC-7" in trading["reason"]
+    assert stop.exists()
+
+    assert api.call("POST", "/api/v1/trading/enable", {"reason": "incident closed"}).status_code == 200
+    assert not stop.exists()
+    node.mine(1)  # the next head makes a new order (orders from before the enable are dropped)
+    wait_for(lambda: sent(db), 30, "the opportunity traded once an operator enabled trading", api)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mev_engine.cli import main
-from mev_engine.state import STATE_KEY, read_state, write_state
+from mev_engine.state import STATE_KEY, clear_stop_file, honour_stop_file, read_state, write_state
 
 
 def test_state_defaults_to_disabled_and_survives_reads(redis_client: Any) -> None:
@@ -44,6 +44,26 @@ def test_state_changes_are_broadcast(redis_client: Any) -> None:
     assert json.loads(message["data"])["state"] == "emergency_stop"
     with pytest.raises(ValueError, match="trading state must be one of"):
         write_state(redis_client, "maybe", "")
+
+
+def test_a_stop_recorded_on_the_host_wins_over_the_stored_state(redis_client: Any, tmp_path: Path) -> None:
+    stop = tmp_path / "emergency-stop.json"
+    write_state(redis_client, "enabled", "trading before the incident")
+    assert honour_stop_file(redis_client, stop) is None  # no file: nothing changes
+    assert read_state(redis_client).state == "enabled"
+    stop.write_text(json.dumps({"reason": "API down during INC-1", "at": 1, "incident": "INC-1"}))
+    honoured = honour_stop_file(redis_client, stop)
+    assert honoured is not None and honoured.state == "emergency_stop"
+    assert "recorded on the host" in honoured.reason and "API down during INC-1" in honoured.reason
+    assert read_state(redis_client).state == "emergency_stop"
+    # Honoured again at the next start: unchanged, not rewritten.
+    assert honour_stop_file(redis_client, stop).updated_at == honoured.updated_at  # type: ignore[union-attr]
+    # A file nobody can parse still stops trading.
+    write_state(redis_client, "enabled", "again")
+    stop.write_text("{not json")
+    assert "unreadable stop file" in honour_stop_file(redis_client, stop).reason  # type: ignore[union-attr]
+    assert clear_stop_file(stop) is True and not stop.exists()
+    assert clear_stop_file(stop) is False
 
 
 def _env(tmp_path: Path, engine_env: dict[str, str]) -> Path:

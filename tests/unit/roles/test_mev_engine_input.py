@@ -32,6 +32,7 @@ def test_good_input_passes_preflight(tmp_path):
         ({"mev_engine_cold_wallet": "0x12"}, "mev_engine_cold_wallet '0x12' is not a 0x-prefixed 20-byte address"),
         ({"mev_engine_api_port": 70000}, "mev_engine_api_port must be 1..65535 (got 70000)"),
         ({"mev_engine_log_level": "verbose"}, "mev_engine_log_level"),
+        ({"mev_engine_stop_file": "/etc/mev/stop.json"}, "must be an absolute path inside mev_engine_state_dir"),
     ],
 )
 def test_bad_input_fails_naming_the_variable(tmp_path, change, message):

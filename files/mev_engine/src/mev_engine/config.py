@@ -26,6 +26,8 @@ from eth_utils import is_address, is_checksum_address
 
 DEFAULT_CONFIG = Path("/etc/mev/engine.yml")
 DEFAULT_ENV_FILE = Path("/etc/mev/engine.env")
+# Written on the host by the emergency's fallback when the API cannot stop trading (state.py).
+DEFAULT_STOP_FILE = Path("/var/lib/mev/emergency-stop.json")
 
 # Chains the engine knows, with their chain ids. A devnet may run anvil under a real
 # chain's name with anvil's id (31337) or any id: set `devnet: true` on the chain.
@@ -126,6 +128,7 @@ class EngineConfig:
     strategies: dict[str, dict[str, Any]]
     arb: dict[str, ArbChainConfig]
     secrets: Secrets = field(repr=False)
+    stop_file: Path = DEFAULT_STOP_FILE
     source: str = ""
 
     def redis_url_with_password(self) -> str:
@@ -291,8 +294,12 @@ def parse_config(
     c.unknown_keys(top, {"engine", "redis", "postgres", "api", "chains", "wallet", "trading", "strategies"}, "(top)")
 
     engine = c.mapping(top.get("engine"), "engine")
-    c.unknown_keys(engine, {"instance", "log_level"}, "engine")
+    c.unknown_keys(engine, {"instance", "log_level", "stop_file"}, "engine")
     instance = c.string(engine, "instance", "engine", default="default")
+    stop_text = c.string(engine, "stop_file", "engine", default=str(DEFAULT_STOP_FILE))
+    stop_file = Path(stop_text) if stop_text else DEFAULT_STOP_FILE
+    if stop_text and not stop_file.is_absolute():
+        c.problem("engine.stop_file", f"{stop_text} is not an absolute path")
     log_level = str(engine.get("log_level", "info")).lower()
     if log_level not in LOG_LEVELS:
         c.problem("engine.log_level", f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -429,6 +436,7 @@ def parse_config(
         strategies={name: dict(value) if isinstance(value, dict) else {} for name, value in strategies.items()},
         arb=arb,
         secrets=secrets,
+        stop_file=stop_file,
         source=source,
     )
 

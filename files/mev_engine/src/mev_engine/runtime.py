@@ -14,6 +14,7 @@ from mev_engine import log as engine_log
 from mev_engine import streams
 from mev_engine.config import EngineConfig
 from mev_engine.metrics import ErrorCounter, Metrics, Publisher
+from mev_engine.state import honour_stop_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Runtime:
         logging.getLogger().addHandler(ErrorCounter(metrics))
         client = connect_redis(config)
         streams.ensure_groups(client)
+        honour_stop_file(client, config.stop_file)  # before anything can trade
         stop = threading.Event()
         runtime = cls(config, component, metrics, client, stop)
         if publish:

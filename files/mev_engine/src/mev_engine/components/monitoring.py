@@ -38,7 +38,7 @@ from mev_engine import streams
 from mev_engine.db import Database
 from mev_engine.metrics import COMPONENTS, METRICS_KEY, MergedCollector, merge_expositions
 from mev_engine.runtime import Runtime
-from mev_engine.state import DISABLED, EMERGENCY, ENABLED, read_state, write_state
+from mev_engine.state import DISABLED, EMERGENCY, ENABLED, clear_stop_file, read_state, write_state
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +227,11 @@ class Monitor:
         before = await asyncio.to_thread(read_state, self.sync_redis)
         if state == EMERGENCY:
             await self.redis.xtrim(streams.ORDERS, maxlen=0)  # queued orders are discarded, not executed
+        if state == ENABLED:
+            try:
+                await asyncio.to_thread(clear_stop_file, self.config.stop_file)
+            except OSError as exc:  # the stop would come back at the next start: refuse instead
+                return _json({"error": f"cannot remove the recorded emergency stop {self.config.stop_file}: {exc}"}, 500)
         after = await asyncio.to_thread(
             write_state, self.sync_redis, state, reason or f"set through the API to {state}"
         )

@@ -19,7 +19,11 @@ sent anything yet (with --check it only says it would), and fails on a chain tha
 history but not the contracts (recreate the devnet: make devnet-down devnet). With the
 node keeping its state (evm_node's state_interval) the contracts survive restarts. Reuses
 molecule/mev_engine/devnet.py (the solc-js compile and the engine's test helper
-files/mev_engine/tests/devnet.py)."""
+files/mev_engine/tests/devnet.py).
+
+On a chain whose chain id is an OP-stack chain's (base, optimism), it also places the L1 prices
+and a stand-in GasPriceOracle (the devnet's anvil lacks the predeploy) where none is, so that the
+sweeps and withdrawals quote the L1 data fee as on op-geth (Devnet.op_stack_predeploys)."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import importlib.util
 import json
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -46,8 +51,12 @@ def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+FEES = _load("evm_fees", TOP / "plugins" / "module_utils" / "evm_fees.py")
 
 
 def create_address(sender: str, nonce: int) -> str:
@@ -79,8 +88,7 @@ def ensure(url: str, hot: str, check: bool) -> tuple[bool, dict[str, str]]:
             "recreate the devnet (make devnet-down devnet)"
         )
     if not check:
-        # The mev_engine scenario's helper: solc-js compile + the engine's Devnet class.
-        scenario = _load("scenario_devnet", TOP / "molecule" / "mev_engine" / "devnet.py")
+        scenario = _scenario()
         devnet = scenario.Devnet(url, scenario.compile_contracts())
         devnet.fund(hot, 100 * scenario.ETH)
         pools = devnet.setup_pools(hot)
@@ -88,6 +96,25 @@ def ensure(url: str, hot: str, check: bool) -> tuple[bool, dict[str, str]]:
         if deployed != wanted:
             raise SystemExit(f"{url}: deployed {deployed}, expected {wanted}")
     return True, wanted
+
+
+def _scenario():
+    """The mev_engine scenario's helper: solc-js compile + the engine's Devnet class."""
+    return _load("scenario_devnet", TOP / "molecule" / "mev_engine" / "devnet.py")
+
+
+def ensure_op_stack(url: str, check: bool) -> bool:
+    """On a chain whose chain id is an OP-stack chain's (module_utils/evm_fees.py): the L1 prices
+    and the stand-in GasPriceOracle the sweeps quote the L1 data fee from (Devnet.op_stack_predeploys);
+    the node runs in anvil's OP-stack mode (evm_node). Returns whether it placed them."""
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"proxies": {"http": "", "https": ""}}))
+    if FEES.fee_family(w3.eth.chain_id) != FEES.OP_STACK:
+        return False
+    if len(w3.eth.get_code(to_checksum_address(FEES.GAS_PRICE_ORACLE))) > 0:
+        return False
+    if not check:
+        _scenario().Devnet(url, {}).op_stack_predeploys()
+    return True
 
 
 def _target(url: SplitResult) -> tuple[str, int]:
@@ -161,7 +188,7 @@ def main() -> None:
     with tunnel(args.ssh, chains.values()) if args.ssh else _direct(chains.values()) as local:
         for name, url in chains.items():
             changed, addresses = ensure(local[url], hot, check=args.check)
-            out["changed"] |= changed
+            out["changed"] |= changed | ensure_op_stack(local[url], check=args.check)
             out["contracts"][name] = addresses
             out["strategies"][name] = {
                 "executor": addresses["executor"],

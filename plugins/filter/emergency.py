@@ -105,8 +105,15 @@ def emergency_cancel_line(api: Mapping[str, Any], host: Mapping[str, Any] | None
     return f"FAILED: {api.get('msg', 'no answer')}"
 
 
-def emergency_withdraw_line(api: Sequence[Mapping[str, Any]] | None, host: Mapping[str, Any] | None, to: str) -> str:
-    """The withdraw step's report: what the API withdrew per chain, else what was swept on the host."""
+def emergency_withdraw_line(
+    api: Sequence[Mapping[str, Any]] | None,
+    host: Mapping[str, Any] | None,
+    to: str,
+    left: Mapping[str, Any] | None = None,
+) -> str:
+    """The withdraw step's report: what the API withdrew per chain and what it left in the hot
+    wallet (`left`: evm_balance's result, read from the chains after the withdrawals were mined),
+    else what was swept on the host."""
     host = host or {}
     if "chains" in host:
         swept = "".join(
@@ -117,13 +124,20 @@ def emergency_withdraw_line(api: Sequence[Mapping[str, Any]] | None, host: Mappi
         )
         failed = f" FAILED: {host['msg']}" if "msg" in host else ""
         return f"API did not answer; on the host with the keystore to {to}: {swept}{failed}"
-    chains = "".join(
-        f" {r['item']['name']} {_eth(r['withdrawal']['amount_wei'])} ETH tx {r['withdrawal']['tx_hash']};"
-        if "withdrawal" in r
-        else f" {r['item']['name']} {r.get('msg', '?')};"
-        for r in api or []
-    )
-    return f"API to {to}: {chains}"
+    left = left or {}
+    remaining = {b["chain"]: b["wei"] for b in left.get("balances", [])}
+
+    def chain_line(r: Mapping[str, Any]) -> str:
+        name = r["item"]["name"]
+        if "withdrawal" not in r:
+            return f" {name} {r.get('msg', '?')};"
+        w = r["withdrawal"]
+        family = f" ({w['fee_family']})" if w.get("fee_family") else ""
+        stays = f", left {remaining[name]} wei" if name in remaining else ""
+        return f" {name} {_eth(w['amount_wei'])} ETH tx {w['tx_hash']}{family}{stays};"
+
+    unread = f" (what stays behind not read: {left.get('msg', '?')})" if left.get("failed") else ""
+    return f"API to {to}: {''.join(chain_line(r) for r in api or [])}{unread}"
 
 
 class FilterModule:

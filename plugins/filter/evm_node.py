@@ -24,6 +24,8 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mevops.infra.plugins.module_utils.evm_fees import OP_STACK, fee_family
+
 # Addresses that listen everywhere; the sync gate reaches them on loopback.
 _WILDCARD = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 - recognised, not bound
 _CHAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -241,6 +243,9 @@ def _computed(chain: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, An
         "*" if bound in _WILDCARD else ",".join(dict.fromkeys(["localhost", "127.0.0.1", bound.strip("[]")]))
     )
     values["cl_api_url"] = f"http://127.0.0.1:{chain['cl_api_port']}" if chain.get("cl_api_port") else None
+    # The chain's fee family by its chain id (module_utils/evm_fees.py): the anvil stand-in of an
+    # OP-stack chain runs in anvil's OP-stack mode, which charges the L1 data fee.
+    values["op_stack"] = chain.get("chain_id") is not None and fee_family(int(chain["chain_id"])) == OP_STACK
     return values
 
 

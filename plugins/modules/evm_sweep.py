@@ -19,10 +19,19 @@ description:
   - With O(cancel_pending=true), every pending nonce of the address (the node's C(latest) ..
     C(pending) range) is replaced by a 0-value transfer to itself, priced O(fee_bump_percent) over
     the pending transaction's fee (read from C(txpool_content) when the node has it) and at least
-    twice the node's gas price; the module waits for the replacements' receipts.
-  - With O(sweep=true), sends the whole balance minus the fee (a legacy 21000-gas transfer, so the
-    fee is exact and the address is left at zero) to O(to), waits for the receipt and reads the
-    balance again. O(to) must be in O(allowed_to) when that is given.
+    the price a new transfer gets; the module waits for the replacements' receipts.
+  - With O(sweep=true), sends the whole balance minus the fee to O(to), waits for the receipt and
+    reads the balance again. O(to) must be in O(allowed_to) when that is given.
+  - The fee follows the chain's fee family, taken from the chain id the node reports (never from
+    the chain's name; module_utils/evm_fees.py). Gas comes from C(eth_estimateGas) (a contract
+    cold wallet costs what its code costs); the price is twice the latest base fee plus the
+    priority fee, in a type-2 transaction whose max fee equals its priority fee, so the fee is
+    exact and an Ethereum-like chain is left at zero (legacy and exact on a chain without a base
+    fee). On OP-stack chains (chain ids 10, 8453 and their testnets) the L1 data fee quoted by the
+    GasPriceOracle predeploy is reserved with O(fee_margin_percent) on top; on Arbitrum (42161,
+    42170, 421614) the node's estimate (which includes the L1 calldata gas) gets
+    O(fee_margin_percent) on top. What the reserve did not spend stays behind: when more than
+    O(dust_wei) does, the module sweeps once more, and fails when it still does.
   - Idempotent and safe to re-run after an interruption. Pending nonces without
     O(cancel_pending) (a sweep sent by a run that was killed) are waited for, not sent twice; a
     balance of zero, or too small to pay a transfer's fee (C(dust)), is not a change.
@@ -66,6 +75,18 @@ options:
     description: How much a replacement outbids the pending transaction's fee (nodes require at least 10).
     type: int
     default: 25
+  fee_margin_percent:
+    description:
+      - Margin on the parts of the fee only known at inclusion - the OP-stack L1 data fee and the
+        Arbitrum gas estimate. What the margin did not spend stays in the address.
+    type: int
+    default: 25
+  dust_wei:
+    description:
+      - Most wei a sweep may leave behind (the unspent fee reserve on L2s). Above it the module
+        sweeps once more, then fails naming the amount.
+    type: int
+    default: 100000000000000
   receipt_timeout:
     description: Seconds to wait for each chain's pending nonces and for each receipt.
     type: float
@@ -118,15 +139,19 @@ address:
   type: str
 chains:
   description:
-    - One entry per chain - chain, state (C(swept), C(empty), C(dust), C(cancelled_only); C(would_sweep)
-      in check mode), balance_wei before, swept_wei, fee_wei, tx_hash of the sweep, remaining_wei
-      after, cancelled (nonce, tx_hash, replaced - the hash it outbid or null) and waited_nonces
-      (pending nonces that were waited for, not replaced). Amounts are integers in wei.
+    - One entry per chain - chain, chain_id, fee_family (C(eip1559), C(op-stack), C(arbitrum)),
+      state (C(swept), C(empty), C(dust), C(cancelled_only); C(would_sweep) in check mode),
+      balance_wei before, swept_wei, fee_wei (paid; reserved in check mode), l1_fee_wei (the L1
+      data fee reserved on OP-stack chains), tx_hash of the sweep and tx_hashes (two when the
+      remainder was above O(dust_wei)), remaining_wei after, cancelled (nonce, tx_hash, replaced -
+      the hash it outbid or null) and waited_nonces (pending nonces that were waited for, not
+      replaced). Amounts are integers in wei.
   returned: always
   type: list
   elements: dict
 """
 
+import dataclasses
 import json
 import time
 
@@ -134,6 +159,17 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mevops.infra.plugins.module_utils.addresses import is_burn_address
 from ansible_collections.mevops.infra.plugins.module_utils.common_args import evm_chains_common_argument_spec
+from ansible_collections.mevops.infra.plugins.module_utils.evm_fees import (
+    DUST_WEI,
+    GAS_PRICE_ORACLE,
+    MARGIN_PERCENT,
+    OP_STACK,
+    TransferFee,
+    fee_family,
+    get_l1_fee_calldata,
+    price_per_gas,
+    transfer_fee,
+)
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
     JsonRpcClient,
     RpcError,
@@ -148,9 +184,6 @@ try:
     HAS_ETH_ACCOUNT = True
 except ImportError:
     HAS_ETH_ACCOUNT = False
-
-TRANSFER_GAS = 21000
-
 
 class SweepError(Exception):
     """A chain refused or did not finish in time; the message names chain and nonce."""
@@ -175,6 +208,7 @@ class Chain:
         self._key = key
         self.address = address
         self.chain_id = hex_to_int(self.client.call("eth_chainId"))
+        self.family = fee_family(self.chain_id)
 
     def nonce(self, block):
         return hex_to_int(self.client.call("eth_getTransactionCount", [self.address, block]))
@@ -182,8 +216,41 @@ class Chain:
     def balance(self):
         return hex_to_int(self.client.call("eth_getBalance", [self.address, "latest"]))
 
-    def gas_price(self):
-        return 2 * hex_to_int(self.client.call("eth_gasPrice"))
+    def price(self):
+        """(price per gas, legacy) for a transfer sent now (module_utils/evm_fees.price_per_gas)."""
+        block = self.client.call("eth_getBlockByNumber", ["latest", False]) or {}
+        base = block.get("baseFeePerGas")
+        gas_price = hex_to_int(self.client.call("eth_gasPrice"))
+        if base is None:
+            return price_per_gas(None, 0, gas_price)
+        base = hex_to_int(base)
+        try:
+            tip = hex_to_int(self.client.call("eth_maxPriorityFeePerGas"))
+        except RpcError:  # a node without it: what its gas price adds to the base fee
+            tip = gas_price - base
+        return price_per_gas(base, tip, gas_price)
+
+    def quote(self, nonce, to, value):
+        """TransferFee of sending `value` to `to` (None: this address) with `nonce`."""
+        to = self.address if to is None else to
+        estimate = hex_to_int(
+            self.client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}])
+        )
+        price, legacy = self.price()
+        fee = transfer_fee(self.family, estimate, price, legacy, self.module.params["fee_margin_percent"])
+        if self.family != OP_STACK:
+            return fee
+        # The L1 data fee of this very transaction, as the GasPriceOracle predeploy quotes it.
+        answer = self.client.call(
+            "eth_call", [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(self.sign(nonce, to, value, fee))}, "latest"]
+        )
+        if not isinstance(answer, str) or len(answer) < 66:
+            raise SweepError(
+                f"chain id {self.chain_id} is an OP-stack chain but the GasPriceOracle predeploy {GAS_PRICE_ORACLE} "
+                f"answered {answer!r} to getL1Fee: the L1 data fee is unknown, nothing sent"
+            )
+        l1_fee = int(answer[2:66], 16)
+        return transfer_fee(self.family, estimate, price, legacy, self.module.params["fee_margin_percent"], l1_fee)
 
     def pending_fees(self):
         """nonce -> (hash, highest fee per gas) of this address's pending transactions, when the node tells."""
@@ -201,18 +268,13 @@ class Chain:
                     found[int(nonce)] = (tx.get("hash"), hex_to_int(fee))
         return found
 
-    def send(self, nonce, to, value, gas_price):
-        tx = {
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "to": self.address if to is None else to,
-            "value": value,
-            "gas": TRANSFER_GAS,
-            "gasPrice": gas_price,
-        }
-        signed = Account.sign_transaction(tx, self._key)
-        raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
-        return self.client.call("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
+    def sign(self, nonce, to, value, fee):
+        tx = {"chainId": self.chain_id, "nonce": nonce, "to": self.address if to is None else to, "value": value}
+        signed = Account.sign_transaction({**tx, **fee.fields()}, self._key)
+        return bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
+
+    def send(self, nonce, to, value, fee):
+        return self.client.call("eth_sendRawTransaction", ["0x" + self.sign(nonce, to, value, fee).hex()])
 
     def receipt(self, tx_hash, what):
         deadline = time.monotonic() + self.module.params["receipt_timeout"]
@@ -242,16 +304,17 @@ class Chain:
 
 def cancel(chain, latest, pending, percent, check_mode):
     fees = chain.pending_fees()
-    base = chain.gas_price()
     done, hashes = [], []
     for nonce in range(latest, pending):
         replaced, fee = fees.get(nonce, (None, 0))
-        price = max(base, bump(fee, percent))
         if check_mode:
             done.append({"nonce": nonce, "tx_hash": None, "replaced": replaced})
             continue
+        quote = chain.quote(nonce, None, 0)
+        # Max fee = priority fee: both outbid the pending transaction's, as nodes require.
+        quote = dataclasses.replace(quote, price_per_gas=max(quote.price_per_gas, bump(fee, percent)))
         try:
-            tx_hash = chain.send(nonce, None, 0, price)
+            tx_hash = chain.send(nonce, None, 0, quote)
         except RpcError as exc:
             if "nonce too low" in str(exc).lower():  # mined meanwhile: nothing left to replace
                 continue
@@ -274,27 +337,43 @@ def work(module, chain):
             entry["waited_nonces"] = list(range(latest, pending))
             chain.wait_nonces(latest, pending)
     balance = chain.balance()
-    entry["balance_wei"] = balance
-    entry["remaining_wei"] = balance
+    entry.update(chain_id=chain.chain_id, fee_family=chain.family, balance_wei=balance, remaining_wei=balance)
+    entry.update(l1_fee_wei=0, tx_hashes=[])
     if not params["sweep"]:
         entry["state"] = "cancelled_only"
         return entry
-    price = chain.gas_price()
-    fee = TRANSFER_GAS * price
     if balance == 0:
         entry["state"] = "empty"
         return entry
-    if balance <= fee:
-        entry["state"] = "dust"
+    # A second pass when the first one's unspent fee reserve (L2s) left more than dust_wei.
+    for _pass in range(2):
+        nonce = chain.nonce("pending")
+        fee = chain.quote(nonce, params["to"], entry["remaining_wei"])
+        amount = entry["remaining_wei"] - fee.reserved
+        if amount <= 0:
+            break
+        entry["l1_fee_wei"] += fee.l1_fee
+        if module.check_mode:
+            entry.update(state="would_sweep", swept_wei=amount, fee_wei=fee.reserved)
+            return entry
+        tx_hash = chain.send(nonce, params["to"], amount, fee)
+        entry["tx_hashes"].append(tx_hash)
+        chain.receipt(tx_hash, "sweep")
+        entry["swept_wei"] += amount
+        entry["remaining_wei"] = chain.balance()
+        if entry["remaining_wei"] <= params["dust_wei"]:
+            break
+    if not entry["tx_hashes"]:
+        entry["state"] = "dust"  # too little to pay a transfer's fee
         return entry
-    entry.update(swept_wei=balance - fee, fee_wei=fee)
-    if module.check_mode:
-        entry["state"] = "would_sweep"
-        return entry
-    entry["tx_hash"] = chain.send(chain.nonce("pending"), params["to"], balance - fee, price)
-    chain.receipt(entry["tx_hash"], "sweep")
-    entry["remaining_wei"] = chain.balance()
-    entry["state"] = "swept"
+    entry.update(state="swept", tx_hash=entry["tx_hashes"][0])
+    entry["fee_wei"] = balance - entry["swept_wei"] - entry["remaining_wei"]
+    if entry["remaining_wei"] > params["dust_wei"]:
+        raise SweepError(
+            f"swept {entry['swept_wei']} wei in {len(entry['tx_hashes'])} transactions "
+            f"({', '.join(entry['tx_hashes'])}) but {entry['remaining_wei']} wei stays in {chain.address}, "
+            f"above dust_wei {params['dust_wei']}"
+        )
     return entry
 
 
@@ -328,6 +407,8 @@ def main():
             "sweep": {"type": "bool", "default": True},
             "cancel_pending": {"type": "bool", "default": False},
             "fee_bump_percent": {"type": "int", "default": 25},
+            "fee_margin_percent": {"type": "int", "default": MARGIN_PERCENT},
+            "dust_wei": {"type": "int", "default": DUST_WEI},
             "receipt_timeout": {"type": "float", "default": 120},
             "poll_interval": {"type": "float", "default": 0.5},
             "timeout": {"type": "float", "default": 10},
@@ -344,6 +425,9 @@ def main():
         module.fail_json(
             msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
         )
+    for name in ("fee_margin_percent", "dust_wei"):
+        if params[name] < 0:
+            module.fail_json(msg=f"{name} must be 0 or more, got {params[name]}")
     to = params["to"]
     if params["sweep"]:
         if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):

@@ -12,7 +12,10 @@ and leaves the engine ready with trading disabled. The rotation test runs last.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
+import sys
 import tarfile
 import threading
 import time
@@ -25,7 +28,20 @@ from eth_account import Account
 
 ENGINE_HOST = "mevops-devnet-engine"
 
+def _load_fees() -> Any:
+    """The collection's fee families (plugins/module_utils/evm_fees.py), loaded from the checkout."""
+    path = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "evm_fees.py"
+    spec = importlib.util.spec_from_file_location("evm_fees", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    return module
+
+
+FEES = _load_fees()
+
 KEYSTORE = "/etc/mev/keystore/hot.json"
+STOP_FILE = "/var/lib/mev/emergency-stop.json"  # mev_engine_stop_file: the emergency fallback's record
 RECORD_INTEGRITY = Path(__file__).parent / "playbooks" / "record_integrity.yml"
 WEI = 10**18
 
@@ -133,6 +149,8 @@ def restore_engine(devnet: Any, keystore: str | None = None, funds: dict[str, in
                     input=keystore)  # fmt: skip
     for address, wei in (funds or {}).items():
         set_balance(devnet, address, wei)
+    # The emergency fallback's record would keep every component in emergency_stop at its start.
+    devnet.exec(ENGINE_HOST, "rm", "-f", STOP_FILE)
     devnet.systemctl(ENGINE_HOST, "start", "mev-monitoring.service")
     deadline = time.monotonic() + 60
     while not api_answers(devnet):
@@ -255,12 +273,23 @@ def settle(devnet, account, quiet: float = 6, timeout: float = 90) -> None:
         time.sleep(0.5)
 
 
+def assert_emptied(devnet, chain, address):
+    """Zero on Ethereum-like chains; on the L2s (by chain id: the devnet's base and optimism charge
+    the L1 data fee too) the unspent part of the fee reserve stays, at most dust."""
+    family = FEES.fee_family(int(devnet.rpc(chain, "eth_chainId"), 16))
+    left = balance(devnet, chain, address)
+    if family == FEES.EIP1559:
+        assert left == 0, f"{chain}: {address} not emptied ({left} wei left)"
+    else:
+        assert left <= FEES.DUST_WEI, f"{chain} ({family}): {left} wei left in {address}, above dust"
+
+
 def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
     for c in devnet.chains():
         name = c["name"]
         latest, pending = nonces(devnet, name, account.address)
         assert latest == pending, f"{name}: nonces {latest}..{pending - 1} still pending"
-        assert balance(devnet, name, account.address) == 0, f"{name}: hot wallet not emptied"
+        assert_emptied(devnet, name, account.address)
         assert balance(devnet, name, cold) - cold_before[name] > FUNDS - WEI // 100, f"{name}: cold wallet not credited"
     for tx_hash in originals:
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None, f"{tx_hash} was mined, not replaced"
@@ -288,6 +317,8 @@ def test_emergency_with_the_api_answering(funded):
     # The controller called the API itself (no SSH for the stop); the report's lines may wrap.
     report = " ".join(run.stdout.split())
     assert f"{ENGINE_HOST} stop_trading: API: trading enabled -> emergency_stop (called from the controller)" in report
+    # The withdrawals' line names each chain's fee family and what stays, read from the chain.
+    assert re.search(r" base [0-9.]+ ETH tx 0x[0-9a-f]{64} \(op-stack\), left \d+ wei;", report), report[-3000:]
     secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password")
     for name, value in [*secrets.items(), ("hot key", account.key.hex().removeprefix("0x"))]:
         assert value not in run.stdout + run.stderr, f"{name} appears in the -vvv output"
@@ -303,6 +334,24 @@ def test_emergency_with_the_api_stopped_beforehand(funded):
     assert f"{ENGINE_HOST} stop_trading: API did not answer (from the controller: " in report
     assert "mev-execution stopped" in report or "mev-execution killed" in report
     assert "on the host with the keystore" in run.stdout
+    # The stop is recorded on the host (nothing could write the state with the API down) ...
+    assert f"stop recorded in {STOP_FILE}" in report
+    recorded = json.loads(devnet.exec(ENGINE_HOST, "cat", STOP_FILE).stdout)
+    assert recorded["reason"] == "integration test", recorded
+    # ... so starting the engine again - the operator's cold start, even asked to enable trading -
+    # does not resume trading: every component honours the record at start.
+    run = devnet.playbook("cold_start.yml", tags="cold_start_engine,cold_start_trading", limit=ENGINE_HOST,
+                          extra_vars={"enable_trading": True})  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert devnet.unit_active(ENGINE_HOST, "mev-execution.service")
+    assert "EMERGENCY STOP in force" in " ".join(run.stdout.split()), run.stdout[-3000:]
+    status, body = devnet.api("GET", "/api/v1/status")
+    assert status == 200 and body["trading"]["state"] == "emergency_stop", body
+    assert "recorded on the host" in body["trading"]["reason"], body["trading"]
+    # An operator's enable through the API lifts it and removes the record.
+    status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "operator after the incident"})
+    assert status == 200 and body["trading"]["state"] == "enabled", body
+    assert devnet.exec(ENGINE_HOST, "test", "-e", STOP_FILE, check=False).returncode == 1, "record not removed"
 
 
 def test_emergency_with_a_token_the_api_refuses(funded):
@@ -348,7 +397,7 @@ def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, 
     assert state["phase"] == "stopped" and state["old_address"] == old.address and state["was_enabled"] is True
     new_address = state["new_address"]
     for chain in devnet.chains():
-        assert balance(devnet, chain["name"], old.address) == 0, "the sweep did not empty the old key"
+        assert_emptied(devnet, chain["name"], old.address)
     assert hot_account(devnet).address == old.address, "the engine switched keys before the run finished"
 
     second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
@@ -360,7 +409,7 @@ def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, 
     status, metrics = devnet.api("GET", "/metrics")
     assert f'address="{new_address}"' in str(metrics)
     for chain in devnet.chains():
-        assert balance(devnet, chain["name"], old.address) == 0
+        assert_emptied(devnet, chain["name"], old.address)
         assert balance(devnet, chain["name"], new_address) > 4 * WEI
     archived = list((tmp_path / ENGINE_HOST).glob(f"{old.address}-*.json"))
     assert len(archived) == 1, "the old keystore is not in the key archive"

@@ -103,10 +103,14 @@ def _log_tail(path: str) -> str:
         return ""
 
 
-def start_anvil(binary: str, chain_id: int, block_time: float | None = None, ready_timeout: float = 30.0) -> AnvilNode:
+def start_anvil(
+    binary: str, chain_id: int, block_time: float | None = None, ready_timeout: float = 30.0, network: str | None = None
+) -> AnvilNode:
     """Start anvil on a free loopback port and return once it answers eth_chainId.
 
-    Without `block_time` anvil mines only on transactions or anvil_mine (auto-mine).
+    Without `block_time` anvil mines only on transactions or anvil_mine (auto-mine). With
+    network="optimism" anvil charges the OP-stack L1 data fee, priced from the L1Block predeploy's
+    storage (zero until a test sets it).
     Retries on another port if the chosen one was taken between choosing and binding.
     """
     last_error = ""
@@ -115,6 +119,8 @@ def start_anvil(binary: str, chain_id: int, block_time: float | None = None, rea
         args = [binary, "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), "--silent"]
         if block_time is not None:
             args += ["--block-time", f"{block_time:g}"]
+        if network is not None:  # anvil's chain family: "optimism" charges the OP-stack L1 data fee
+            args += ["--network", network]
         log = tempfile.NamedTemporaryFile(prefix=f"anvil-{chain_id}-", suffix=".log", delete=False)  # noqa: SIM115
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()

@@ -18,6 +18,11 @@ import yaml
 from web3 import Web3
 
 ETH = 10**18
+# OP-stack predeploys: L1 prices, and the L1 data fee quote (getL1Fee). The stand-in's code
+# returns its storage slot 0 to any call: SLOAD(0) MSTORE(0) RETURN(0, 32).
+L1_BLOCK = "0x4200000000000000000000000000000000000015"
+GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"
+ORACLE_STAND_IN = "0x60005460005260206000f3"
 
 
 @dataclass
@@ -55,6 +60,34 @@ class Devnet:
 
     def fund(self, address: str, wei: int) -> None:
         self.rpc("anvil_setBalance", [address, hex(wei)])
+
+    def op_stack_predeploys(self, l1_price: int = 10**11) -> int:
+        """Shape an anvil in OP-stack mode (--network optimism) like an OP-stack chain: L1 prices in
+        the L1Block predeploy's storage (anvil then charges an L1 data fee, as op-geth does) and, at
+        the GasPriceOracle predeploy (which anvil lacks), a STAND-IN answering every call - getL1Fee
+        included - with the L1 fee anvil charges for a transfer, measured with a probe transfer from
+        a fresh impersonated address (a transfer's L1 fee is the minimum compressed size's, whatever
+        its value). Returns that fee; does nothing but return it when the stand-in is there."""
+        oracle = Web3.to_checksum_address(GAS_PRICE_ORACLE)
+        if len(self.w3.eth.get_code(oracle)) > 0:
+            return int.from_bytes(self.w3.eth.get_storage_at(oracle, 0), "big")
+        for slot in range(10):
+            self.rpc("anvil_setStorageAt", [L1_BLOCK, hex(slot), "0x" + l1_price.to_bytes(32, "big").hex()])
+        probe = self.w3.eth.account.create().address
+        self.fund(probe, ETH)
+        self.rpc("anvil_impersonateAccount", [probe])
+        try:
+            price = 2 * self.w3.eth.gas_price
+            receipt = self.wait(self.w3.eth.send_transaction(
+                {"from": probe, "to": self.dev, "value": 1, "gas": 21000, "maxFeePerGas": price,
+                 "maxPriorityFeePerGas": price}))  # fmt: skip
+        finally:
+            self.rpc("anvil_stopImpersonatingAccount", [probe])
+        l1_fee = ETH - 1 - self.w3.eth.get_balance(probe) - receipt["gasUsed"] * receipt["effectiveGasPrice"]
+        assert l1_fee > 0, f"{self.url}: no L1 data fee charged: is anvil running with --network optimism?"
+        self.rpc("anvil_setCode", [GAS_PRICE_ORACLE, ORACLE_STAND_IN])
+        self.rpc("anvil_setStorageAt", [GAS_PRICE_ORACLE, "0x0", "0x" + l1_fee.to_bytes(32, "big").hex()])
+        return l1_fee
 
     def set_pool(self, pool: Any, pools: Pools, base_reserve: int, other_reserve: int) -> None:
         """Give a pool exactly these reserves (mint the difference, sync)."""

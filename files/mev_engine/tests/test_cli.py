@@ -11,6 +11,7 @@ import services
 from devnet import ETH, Devnet
 
 from mev_engine.client import main
+from mev_engine.fees import DUST_WEI, MARGIN_PERCENT, with_margin
 
 
 def test_mev_cli_commands_and_exit_codes(engine: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,9 +55,12 @@ def test_withdraw_without_a_chain_withdraws_on_every_chain(
     """The runbook's `mev-cli wallet withdraw --emergency --to $COLD_WALLET` (no --chain) on an engine
     with three chains: two funded are emptied to the cold wallet, the empty one is reported as such
     (not a failure); with trading on, every chain refuses and the command fails, naming each."""
-    others = [services.start_anvil(anvil_binary, chain_id=cid) for cid in (8453, 10)]
+    # Base and OP Mainnet ids in anvil's OP-stack mode, with the devnet's L1 prices and stand-in oracle.
+    others = [services.start_anvil(anvil_binary, chain_id=cid, network="optimism") for cid in (8453, 10)]
     try:
         base, optimism = (Devnet(node.url, {}) for node in others)
+        l1_fee = base.op_stack_predeploys()
+        optimism.op_stack_predeploys()
         base.fund(funded_hot.address, 5 * ETH)
         extra = (("base", others[0].url, 8453), ("optimism", others[1].url, 10))
         api = engine(("monitoring", "execution"), extra_chains=extra)
@@ -75,7 +79,12 @@ def test_withdraw_without_a_chain_withdraws_on_every_chain(
             chain.w3.eth.wait_for_transaction_receipt(moved["tx_hash"], timeout=30)
             # Read from the chain, not from the engine's records.
             assert chain.w3.eth.get_balance(cold_wallet) == int(moved["amount_wei"]) > 0, name
-            assert chain.w3.eth.get_balance(funded_hot.address) == 0, name
+        # Exact on Ethereum; on the OP-stack chain the L1 data fee was reserved with its margin and
+        # paid, and the unspent margin is all that stays.
+        assert devnet.w3.eth.get_balance(funded_hot.address) == 0
+        assert report["chains"]["base"]["fee_family"] == "op-stack"
+        assert int(report["chains"]["base"]["l1_fee_wei"]) == with_margin(l1_fee, MARGIN_PERCENT)
+        assert 0 < base.w3.eth.get_balance(funded_hot.address) <= DUST_WEI
         assert optimism.w3.eth.get_balance(cold_wallet) == 0
 
         assert api.call("POST", "/api/v1/trading/enable").status_code == 200

@@ -33,23 +33,23 @@ def closed_url() -> str:
 
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Callable[..., AnvilNode]]:
-    """Factory: anvil(chain_id=1, block_time=1, name="default") -> a running AnvilNode.
+    """Factory: anvil(chain_id=1, block_time=1, name="default", network=None) -> a running AnvilNode.
 
     Nodes are shared for the session by (chain_id, block_time, name); ask for another
     `name` to get a node of your own (one whose chain you change, e.g. with anvil_mine).
     No anvil is a failure, not a skip: CI installs it (scripts/ensure-anvil.sh).
     """
-    nodes: dict[tuple[int, float | None, str], AnvilNode] = {}
+    nodes: dict[tuple[int, float | None, str, str | None], AnvilNode] = {}
     binary: list[str] = []
 
-    def _get(chain_id: int = 1, block_time: float | None = 1, name: str = "default") -> AnvilNode:
-        key = (chain_id, block_time, name)
+    def _get(chain_id: int = 1, block_time: float | None = 1, name: str = "default", network: str | None = None) -> AnvilNode:
+        key = (chain_id, block_time, name, network)
         if key not in nodes:
             problem = ""
             try:
                 if not binary:
                     binary.append(find_anvil())
-                nodes[key] = start_anvil(binary[0], chain_id, block_time)
+                nodes[key] = start_anvil(binary[0], chain_id, block_time, network=network)
             except AnvilUnavailable as exc:
                 problem = str(exc)
             if problem:

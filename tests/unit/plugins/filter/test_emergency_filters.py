@@ -121,3 +121,15 @@ def test_withdraw_line_api_and_fallback():
         " b empty 0 ETH, left 0 wei; FAILED: c: no RPC"
     )
     assert emergency_withdraw_line(None, None, "0xc") == "API to 0xc: "
+
+
+def test_withdraw_line_says_what_stays_behind_read_from_the_chains():
+    api = [{"item": {"name": "base"}, "withdrawal": {"amount_wei": 10**18, "tx_hash": "0x1", "fee_family": "op-stack"}},
+           {"item": {"name": "b"}, "msg": "nothing to withdraw"}]  # fmt: skip
+    left = {"balances": [{"chain": "base", "address": "0xh", "wei": 31250, "eth": "0.00000000000003125"},
+                         {"chain": "b", "address": "0xh", "wei": 0, "eth": "0"}]}  # fmt: skip
+    assert emergency_withdraw_line(api, {"skipped": True}, "0xc", left) == (
+        "API to 0xc:  base 1 ETH tx 0x1 (op-stack), left 31250 wei; b nothing to withdraw;"
+    )
+    unread = emergency_withdraw_line(api, {"skipped": True}, "0xc", {"failed": True, "msg": "base: no RPC"})
+    assert unread.endswith("(op-stack); b nothing to withdraw; (what stays behind not read: base: no RPC)")

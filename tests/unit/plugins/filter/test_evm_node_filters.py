@@ -188,10 +188,18 @@ def test_anvil_unit():
         "--port=8546",
         "--chain-id=8453",
         "--block-time=2",
+        "--network=optimism",  # base's chain id is an OP-stack chain's: anvil charges the L1 data fee
     ]
     assert unit["sha256"] == DEFAULTS["evm_node_binaries"]["anvil"]["sha256"]
     assert unit["after"] == []
     assert unit["enabled"] is True
+
+
+def test_anvil_is_an_op_stack_chain_by_chain_id_not_by_name():
+    (arbitrum,) = units({"name": "arbitrum", "client": "anvil"})
+    (renamed,) = units({"name": "l2", "client": "anvil", "chain_id": 10, "http_port": 8600})
+    assert "--network=optimism" not in arbitrum["argv"]
+    assert "--network=optimism" in renamed["argv"]
 
 
 def test_anvil_keeps_its_state_only_when_asked():

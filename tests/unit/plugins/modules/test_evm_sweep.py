@@ -3,14 +3,18 @@ replacement of pending nonces, waiting for an interrupted run's sweep, and no ke
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from eth_account import Account
 from harness import ModuleFailed
 
+from ansible_collections.mevops.infra.plugins.module_utils import evm_fees
 from ansible_collections.mevops.infra.plugins.modules import evm_sweep
 
 PASSWORD = "unit-test-sweep-password"
@@ -173,3 +177,116 @@ def test_waits_for_an_interrupted_sweep_instead_of_sending_twice(run_module, anv
     assert entry["state"] == "empty"
     assert result["changed"] is False
     assert balance(node, target) == ONE_ETH - 21000 * price
+
+
+# ---------------------------------------------------------------- fee families (issue 15, part 1)
+# anvil's OP-stack mode (--network optimism) charges the L1 data fee; the engine's test helper
+# (files/mev_engine/tests/devnet.py, as on the devnet) sets its L1 prices and places a stand-in
+# GasPriceOracle answering getL1Fee with the L1 fee of a transfer. anvil with Arbitrum's chain
+# id is a plain EVM (no L1 gas in its estimate): it shows the family's gas margin and what stays.
+
+
+def _engine_devnet():
+    path = Path(__file__).resolve().parents[4] / "files" / "mev_engine" / "tests" / "devnet.py"
+    spec = importlib.util.spec_from_file_location("engine_test_devnet", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+ENGINE_DEVNET = _engine_devnet()
+
+
+def word(value):
+    return "0x" + value.to_bytes(32, "big").hex()
+
+
+def send_fields(node, account, nonce, to, value, **fields):
+    tx = {"chainId": int(node.rpc("eth_chainId"), 16), "nonce": nonce, "to": to, "value": value, **fields}
+    signed = Account.sign_transaction(tx, account.key)
+    raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
+    return node.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
+
+
+@pytest.fixture
+def op_stack(anvil):
+    """Base's chain id in anvil's OP-stack mode, shaped as the devnet's: (node, L1 fee of a transfer).
+    The stand-in oracle is taken away again: each test puts it back or not."""
+    node = anvil(chain_id=8453, block_time=None, name="sweep-op", network="optimism")
+    l1_fee = ENGINE_DEVNET.Devnet(node.url, {}).op_stack_predeploys()
+    node.rpc("anvil_setCode", [evm_fees.GAS_PRICE_ORACLE, "0x"])
+    return node, l1_fee
+
+
+def with_oracle(node, l1_fee):
+    node.rpc("anvil_setCode", [evm_fees.GAS_PRICE_ORACLE, ENGINE_DEVNET.ORACLE_STAND_IN])
+    node.rpc("anvil_setStorageAt", [evm_fees.GAS_PRICE_ORACLE, "0x0", word(l1_fee)])
+
+
+def test_op_stack_sweep_pays_the_l1_fee_and_leaves_at_most_dust(run_module, op_stack, wallet):
+    node, l1_fee = op_stack
+    path, account = wallet
+    target = Account.create().address
+    fund(node, account.address, 2 * ONE_ETH)
+    # The old sweep (a legacy transfer of balance - 21000 x gas price) cannot pay the L1 fee: op-geth's
+    # pool refuses it; anvil takes it and drops it at execution. Either way the funds stay.
+    price = 2 * int(node.rpc("eth_gasPrice"), 16)
+    old = send_fields(node, account, 0, target, 2 * ONE_ETH - 21000 * price, gas=21000, gasPrice=price)
+    node.rpc("evm_mine")
+    assert node.rpc("eth_getTransactionReceipt", [old]) is None
+    assert balance(node, account.address) == 2 * ONE_ETH
+    with_oracle(node, l1_fee)
+    result = run_module(evm_sweep, args(node, path, to=target))
+    entry = result["chains"][0]
+    assert (entry["state"], entry["fee_family"], entry["chain_id"]) == ("swept", "op-stack", 8453), entry
+    assert entry["l1_fee_wei"] == evm_fees.with_margin(l1_fee, 25)
+    left = balance(node, account.address)
+    assert left == entry["remaining_wei"] <= 10**14, entry
+    assert balance(node, target) == entry["swept_wei"] == 2 * ONE_ETH - entry["fee_wei"] - left
+    assert len(entry["tx_hashes"]) == 1
+
+
+def test_op_stack_without_the_oracle_sends_nothing(run_module, op_stack, wallet):
+    node, _l1_fee = op_stack
+    path, account = wallet
+    fund(node, account.address, ONE_ETH)
+    with pytest.raises(ModuleFailed, match="GasPriceOracle predeploy .* answered '0x'"):
+        run_module(evm_sweep, args(node, path, to=Account.create().address))
+    assert int(node.rpc("eth_getTransactionCount", [account.address, "pending"]), 16) == 0
+    assert balance(node, account.address) == ONE_ETH
+
+
+def test_a_remainder_above_dust_is_swept_again_then_named(run_module, op_stack, wallet):
+    node, l1_fee = op_stack
+    path, account = wallet
+    with_oracle(node, l1_fee)
+    fund(node, account.address, ONE_ETH)
+    # dust_wei=0: the unspent L1 reserve (a quarter of the L1 fee) is too little to pay a second
+    # transfer, so the module fails and says how much stays.
+    with pytest.raises(ModuleFailed, match=r"but \d+ wei stays in .* above dust_wei 0"):
+        run_module(evm_sweep, args(node, path, to=Account.create().address, dust_wei=0))
+    assert 0 < balance(node, account.address) <= 10**14
+
+
+def test_arbitrum_sweep_gets_a_gas_margin_and_leaves_at_most_dust(run_module, anvil, wallet):
+    node = anvil(chain_id=42161, block_time=None, name="sweep-arbitrum")
+    path, account = wallet
+    target = Account.create().address
+    fund(node, account.address, ONE_ETH)
+    entry = run_module(evm_sweep, args(node, path, to=target))["chains"][0]
+    assert (entry["state"], entry["fee_family"]) == ("swept", "arbitrum"), entry
+    tx = node.rpc("eth_getTransactionByHash", [entry["tx_hash"]])
+    assert int(tx["gas"], 16) == evm_fees.with_margin(21000, 25)
+    assert int(tx["maxFeePerGas"], 16) == int(tx["maxPriorityFeePerGas"], 16)
+    assert 0 < balance(node, account.address) == entry["remaining_wei"] <= 10**14
+    assert balance(node, target) == entry["swept_wei"]
+
+
+def test_ethereum_sweep_is_type_2_and_exact(run_module, anvil, wallet):
+    node = anvil(chain_id=1, block_time=None, name="sweep-l1")
+    path, account = wallet
+    fund(node, account.address, ONE_ETH)
+    entry = run_module(evm_sweep, args(node, path, to=Account.create().address))["chains"][0]
+    assert (entry["state"], entry["fee_family"], entry["remaining_wei"]) == ("swept", "eip1559", 0), entry
+    assert node.rpc("eth_getTransactionByHash", [entry["tx_hash"]])["type"] == "0x2"

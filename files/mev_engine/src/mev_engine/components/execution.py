@@ -18,11 +18,15 @@
   - cancel: for every pending nonce of the hot wallet (the node's `latest`..`pending`
     range plus every open transaction the engine knows), a 0-value transfer to itself
     with the same nonce and fees raised by trading.fee_bump_percent over the highest
-    fee already used for that nonce. The max-gas-price cap does not apply to cancels.
+    fee already used for that nonce, its gas from eth_estimateGas (Arbitrum's includes the
+    L1 calldata). The max-gas-price cap does not apply to cancels.
   - withdraw: refused while trading is enabled and to any address but wallet.cold_wallet.
-    Sends balance - (gas limit x max fee + value of every open transaction) - 21000 x
-    gas price as a legacy transaction, whose fee is exactly 21000 x gas price, so the
-    hot wallet is left with the open transactions' reserve only.
+    Sends balance - (gas limit x max fee + value of every open transaction) - the transfer's
+    fee, priced by the chain's fee family (fees.py, by chain id): gas from eth_estimateGas, a
+    type-2 transaction whose max fee equals its priority fee (exact on Ethereum-like chains),
+    the L1 data fee quoted by the GasPriceOracle predeploy on OP-stack chains and the gas
+    margin on Arbitrum reserved with fees.MARGIN_PERCENT on top. The hot wallet keeps the open
+    transactions' reserve and what the margin did not spend.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from mev_engine import streams
 from mev_engine.config import EngineConfig
 from mev_engine.db import Database
+from mev_engine.fees import GAS_PRICE_ORACLE, MARGIN_PERCENT, OP_STACK, TransferFee, fee_family, get_l1_fee_calldata
+from mev_engine.fees import price_per_gas, transfer_fee
 from mev_engine.keystore import load_account
 from mev_engine.nonce import NonceManager
 from mev_engine.rpc import RpcClient, RpcError
@@ -55,7 +61,6 @@ log = logging.getLogger(__name__)
 GROUP = "execution"
 GWEI = 10**9
 WEI_PER_ETH = Decimal(10**18)
-TRANSFER_GAS = 21_000
 ARBITRAGE_TOPIC = (
     "0x"
     + event_abi_to_log_topic(
@@ -161,6 +166,32 @@ class Executor:
                 f"{self.config.max_gas_price_gwei}"
             )
         return max_fee, priority
+
+    def quote(self, chain: str, to: str, value: int, nonce: int, l1_fee: bool = True) -> TransferFee:
+        """What a transfer of `value` to `to` costs on `chain` (fees.py); the OP-stack L1 data fee
+        is quoted for the signed transfer unless not `l1_fee` (a cancel moves no value)."""
+        wallet = self.wallets[chain]
+        client = wallet.client
+        family = fee_family(wallet.chain_id)
+        estimate = int(client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}]), 16)
+        block = client.call("eth_getBlockByNumber", ["latest", False])
+        base = block.get("baseFeePerGas")
+        gas_price = int(client.call("eth_gasPrice"), 16) if base is None else 0
+        priority = int(self.config.priority_fee_gwei * GWEI)
+        price, legacy = price_per_gas(None if base is None else int(base, 16), priority, gas_price)
+        fee = transfer_fee(family, estimate, price, legacy, MARGIN_PERCENT)
+        if family != OP_STACK or not l1_fee:
+            return fee
+        unsigned: dict[str, Any] = {"to": to, "value": value, "nonce": nonce, "chainId": wallet.chain_id, **fee.fields()}
+        draft = self.account.sign_transaction(unsigned)
+        answer = client.call("eth_call", [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(draft.raw_transaction)}, "latest"])
+        if not isinstance(answer, str) or len(answer) < 66:
+            raise CommandError(
+                f"{chain}: chain id {wallet.chain_id} is an OP-stack chain but the GasPriceOracle predeploy "
+                f"{GAS_PRICE_ORACLE} answered {answer!r} to getL1Fee: the L1 data fee is unknown, nothing sent",
+                502,
+            )
+        return transfer_fee(family, estimate, price, legacy, MARGIN_PERCENT, int(answer[2:66], 16))
 
     def send(self, chain: str, tx: dict[str, Any], nonce: int | None = None) -> tuple[str, int]:
         """Sign and broadcast; a nonce is allocated unless given. Returns (hash, nonce)."""
@@ -421,6 +452,7 @@ class Executor:
                 known = [s for s in self.inflight.values() if s.chain == name and s.nonce >= latest]
             nonces = sorted(set(range(latest, pending)) | {s.nonce for s in known})
             max_fee, priority = self.fees(name, capped=False)
+            gas = self.quote(name, self.address, 0, latest, l1_fee=False).gas if nonces else 0
             for nonce in nonces:
                 previous = [s for s in known if s.nonce == nonce]
                 prev_max = max((s.max_fee for s in previous), default=max_fee)
@@ -431,7 +463,7 @@ class Executor:
                     "type": 2,
                     "to": self.address,
                     "value": 0,
-                    "gas": TRANSFER_GAS,
+                    "gas": gas,
                     "maxFeePerGas": new_max,
                     "maxPriorityFeePerGas": new_priority,
                 }
@@ -441,9 +473,9 @@ class Executor:
                     log.error("%s: cannot cancel nonce %d: %s", name, nonce, exc)
                     failed.append({"chain": name, "nonce": nonce, "error": str(exc)})
                     continue
-                self.track(Sent(name, tx_hash, nonce, TRANSFER_GAS, new_max, new_priority, 0, "cancel", time.time()))
+                self.track(Sent(name, tx_hash, nonce, gas, new_max, new_priority, 0, "cancel", time.time()))
                 self.db.insert_transaction(
-                    name, tx_hash, self.address, self.address, nonce, TRANSFER_GAS, new_max, new_priority, 0, None
+                    name, tx_hash, self.address, self.address, nonce, gas, new_max, new_priority, 0, None
                 )
                 done.append(
                     {
@@ -474,29 +506,27 @@ class Executor:
                 if s.chain == chain and s.nonce >= latest
             )
         balance = client.balance(self.address, "latest")
-        max_fee, _priority = self.fees(chain, capped=False)
-        gas_price = max_fee
-        fee = TRANSFER_GAS * gas_price
-        amount = balance - reserve - fee
+        fee = self.quote(chain, cold, max(balance - reserve, 0), client.nonce(self.address, "pending"))
+        amount = balance - reserve - fee.reserved
         if amount <= 0:
             raise CommandError(
                 f"{streams.NOTHING_TO_WITHDRAW} on {chain}: balance {balance} wei, "
-                f"open-transaction reserve {reserve} wei, fee {fee} wei",
+                f"open-transaction reserve {reserve} wei, fee {fee.reserved} wei",
                 409,
             )
-        tx = {"to": cold, "value": amount, "gas": TRANSFER_GAS, "gasPrice": gas_price}
-        tx_hash, nonce = self.send(chain, tx)
-        self.track(Sent(chain, tx_hash, nonce, TRANSFER_GAS, gas_price, gas_price, amount, "withdraw", time.time()))
-        self.db.insert_transaction(
-            chain, tx_hash, self.address, cold, nonce, TRANSFER_GAS, gas_price, gas_price, amount, None
-        )
+        tx_hash, nonce = self.send(chain, {"to": cold, "value": amount, **fee.fields()})
+        price = fee.price_per_gas
+        self.track(Sent(chain, tx_hash, nonce, fee.gas, price, price, amount, "withdraw", time.time()))
+        self.db.insert_transaction(chain, tx_hash, self.address, cold, nonce, fee.gas, price, price, amount, None)
         log.warning("%s: withdrawing %s wei to cold wallet %s in %s", chain, amount, cold, tx_hash)
         return {
             "chain": chain,
             "tx_hash": tx_hash,
             "to": cold,
             "amount_wei": str(amount),
-            "fee_wei": str(fee),
+            "fee_wei": str(fee.reserved),
+            "fee_family": fee.family,
+            "l1_fee_wei": str(fee.l1_fee),
             "nonce": nonce,
         }
 

@@ -129,11 +129,27 @@ def read_address(path, password):
 
 
 def write_keystore(path, password):
+    """Write a new keystore durably: a temporary file in the same folder, fsynced, then linked to
+    `path` (which must not exist: never overwrites a key) and the folder fsynced, so that a crash
+    leaves either no keystore or a whole one - funds are sent to its address right after."""
     account = Account.create()
     document = Account.encrypt(account.key, password, kdf="scrypt", iterations=SCRYPT_N)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(document, handle)
+    folder = os.path.dirname(path) or "."
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)  # fails when path exists
+    finally:
+        os.unlink(temporary)
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return account.address
 
 

@@ -35,6 +35,14 @@ description:
   - Idempotent and safe to re-run after an interruption. Pending nonces without
     O(cancel_pending) (a sweep sent by a run that was killed) are waited for, not sent twice; a
     balance of zero, or too small to pay a transfer's fee (C(dust)), is not a change.
+  - With O(journal), every transaction is recorded there (chain id, nonce, hash, the signed
+    transaction) and the file fsynced before it is broadcast. A re-run rebroadcasts and waits for
+    the journal's transactions whose nonce is still pending or unused, and never replaces them,
+    even with O(cancel_pending): a run killed while its sweep was pending completes that sweep
+    instead of paying for a replacement and sending a second one. The run holds an exclusive lock
+    (C(<journal>.lock)) from start to end, so a re-run waits (O(lock_timeout)) for a run that is
+    still going on the host - the controller of a killed C(ansible-playbook) may have left it
+    running - instead of signing the same nonces beside it.
 requirements:
   - eth_account on the managed host. Run the module with C(ansible_python_interpreter) set to the
     engine's virtualenv, as for M(mevops.infra.evm_keystore).
@@ -81,6 +89,15 @@ options:
         Arbitrum gas estimate. What the margin did not spend stays in the address.
     type: int
     default: 25
+  journal:
+    description:
+      - File recording the transactions this module signs, fsynced before each broadcast (root only,
+        0600; created when missing). Entries of other addresses are kept and ignored.
+    type: path
+  lock_timeout:
+    description: Seconds to wait for another run holding O(journal)'s lock before failing.
+    type: float
+    default: 600
   dust_wei:
     description:
       - Most wei a sweep may leave behind (the unspent fee reserve on L2s). Above it the module
@@ -144,15 +161,18 @@ chains:
       balance_wei before, swept_wei, fee_wei (paid; reserved in check mode), l1_fee_wei (the L1
       data fee reserved on OP-stack chains), tx_hash of the sweep and tx_hashes (two when the
       remainder was above O(dust_wei)), remaining_wei after, cancelled (nonce, tx_hash, replaced -
-      the hash it outbid or null) and waited_nonces (pending nonces that were waited for, not
-      replaced). Amounts are integers in wei.
+      the hash it outbid or null), waited_nonces (pending nonces that were waited for, not
+      replaced) and journaled_nonces (those of them that were this module's own, from O(journal),
+      rebroadcast and waited for). Amounts are integers in wei.
   returned: always
   type: list
   elements: dict
 """
 
 import dataclasses
+import fcntl
 import json
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -180,6 +200,7 @@ from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
 
 try:
     from eth_account import Account
+    from eth_utils import keccak
 
     HAS_ETH_ACCOUNT = True
 except ImportError:
@@ -187,6 +208,76 @@ except ImportError:
 
 class SweepError(Exception):
     """A chain refused or did not finish in time; the message names chain and nonce."""
+
+
+class Journal:
+    """The transactions signed for `address`, recorded durably before they are broadcast."""
+
+    def __init__(self, path, address):
+        self.path, self.address = path, address
+        self.entries = []
+
+    def load(self):
+        if self.path and os.path.exists(self.path):
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    self.entries = json.load(handle)["transactions"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise SweepError(
+                    f"journal {self.path} cannot be read ({exc}): move it away only if no sweep is pending"
+                ) from None
+
+    def lock(self, timeout):
+        """Hold the journal's lock until the process ends (one run per journal at a time)."""
+        if not self.path:
+            return
+        descriptor = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock = descriptor  # kept open: released when the module exits
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(descriptor)
+                    raise SweepError(
+                        f"another run holds {self.path}.lock after {timeout:g} s (a sweep still going on this host?)"
+                    ) from None
+                time.sleep(1)
+
+    def unlock(self):
+        descriptor = getattr(self, "_lock", None)
+        if descriptor is not None:
+            self._lock = None
+            os.close(descriptor)  # closing the last descriptor releases the lock
+
+    def pending(self, chain_id, latest):
+        """nonce -> entry of this address's journaled transactions on chain_id not yet mined."""
+        found = {}
+        for item in self.entries:
+            if same(item.get("address"), self.address) and item.get("chain_id") == chain_id and item["nonce"] >= latest:
+                found[item["nonce"]] = item  # the latest entry for a nonce (a replacement) wins
+        return found
+
+    def record(self, chain_id, nonce, tx_hash, raw, kind):
+        if not self.path:
+            return
+        self.entries.append({"address": self.address, "chain_id": chain_id, "nonce": nonce, "tx_hash": tx_hash,
+                             "raw": "0x" + raw.hex(), "kind": kind, "at": int(time.time())})  # fmt: skip
+        folder = os.path.dirname(self.path) or "."
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump({"transactions": self.entries}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def bump(value, percent):
@@ -200,8 +291,9 @@ def same(a, b):
 class Chain:
     """One chain seen from one address: nonces, fees, signing and receipts."""
 
-    def __init__(self, module, spec, key, address):
+    def __init__(self, module, spec, key, address, journal):
         self.module = module
+        self.journal = journal
         self.name = spec["name"]
         self.url = spec["url"]
         self.client = JsonRpcClient(spec["url"], timeout=module.params["timeout"])
@@ -273,8 +365,23 @@ class Chain:
         signed = Account.sign_transaction({**tx, **fee.fields()}, self._key)
         return bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
 
-    def send(self, nonce, to, value, fee):
-        return self.client.call("eth_sendRawTransaction", ["0x" + self.sign(nonce, to, value, fee).hex()])
+    def send(self, nonce, to, value, fee, kind):
+        """Sign, record in the journal (fsynced), then broadcast; returns the hash."""
+        raw = self.sign(nonce, to, value, fee)
+        tx_hash = "0x" + keccak(raw).hex()
+        self.journal.record(self.chain_id, nonce, tx_hash, raw, kind)
+        answer = self.client.call("eth_sendRawTransaction", ["0x" + raw.hex()])
+        return answer or tx_hash
+
+    def rebroadcast(self, item):
+        """Send a journaled transaction again (a killed run may have recorded it and died before
+        broadcasting); the node already having it, or its nonce mined, is fine."""
+        try:
+            self.client.call("eth_sendRawTransaction", [item["raw"]])
+        except RpcError as exc:
+            text = str(exc).lower()
+            if not any(known in text for known in ("already known", "already imported", "nonce too low", "underpriced")):
+                raise SweepError(f"cannot rebroadcast the journal's {item['kind']} {item['tx_hash']}: {exc}") from None
 
     def receipt(self, tx_hash, what):
         deadline = time.monotonic() + self.module.params["receipt_timeout"]
@@ -302,10 +409,12 @@ class Chain:
         return latest
 
 
-def cancel(chain, latest, pending, percent, check_mode):
+def cancel(chain, latest, pending, percent, check_mode, keep=()):
     fees = chain.pending_fees()
     done, hashes = [], []
     for nonce in range(latest, pending):
+        if nonce in keep:  # this module's own (journal): waited for, never replaced
+            continue
         replaced, fee = fees.get(nonce, (None, 0))
         if check_mode:
             done.append({"nonce": nonce, "tx_hash": None, "replaced": replaced})
@@ -314,7 +423,7 @@ def cancel(chain, latest, pending, percent, check_mode):
         # Max fee = priority fee: both outbid the pending transaction's, as nodes require.
         quote = dataclasses.replace(quote, price_per_gas=max(quote.price_per_gas, bump(fee, percent)))
         try:
-            tx_hash = chain.send(nonce, None, 0, quote)
+            tx_hash = chain.send(nonce, None, 0, quote, "replacement")
         except RpcError as exc:
             if "nonce too low" in str(exc).lower():  # mined meanwhile: nothing left to replace
                 continue
@@ -329,13 +438,20 @@ def cancel(chain, latest, pending, percent, check_mode):
 def work(module, chain):
     params = module.params
     entry = {"chain": chain.name, "cancelled": [], "waited_nonces": [], "tx_hash": None, "swept_wei": 0, "fee_wei": 0}
-    latest, pending = chain.nonce("latest"), chain.nonce("pending")
+    latest = chain.nonce("latest")
+    # A killed run's own transactions (journal): rebroadcast, waited for, never replaced.
+    ours = chain.journal.pending(chain.chain_id, latest)
+    entry["journaled_nonces"] = sorted(ours)
+    if not module.check_mode:
+        for item in ours.values():
+            chain.rebroadcast(item)
+    pending = chain.nonce("pending")
     if pending > latest:
         if params["cancel_pending"]:
-            entry["cancelled"] = cancel(chain, latest, pending, params["fee_bump_percent"], module.check_mode)
-        elif not module.check_mode:
-            entry["waited_nonces"] = list(range(latest, pending))
-            chain.wait_nonces(latest, pending)
+            entry["cancelled"] = cancel(chain, latest, pending, params["fee_bump_percent"], module.check_mode, ours)
+        if not module.check_mode:
+            entry["waited_nonces"] = [n for n in range(latest, pending) if n in ours or not params["cancel_pending"]]
+            chain.wait_nonces(chain.nonce("latest"), pending)
     balance = chain.balance()
     entry.update(chain_id=chain.chain_id, fee_family=chain.family, balance_wei=balance, remaining_wei=balance)
     entry.update(l1_fee_wei=0, tx_hashes=[])
@@ -356,7 +472,7 @@ def work(module, chain):
         if module.check_mode:
             entry.update(state="would_sweep", swept_wei=amount, fee_wei=fee.reserved)
             return entry
-        tx_hash = chain.send(nonce, params["to"], amount, fee)
+        tx_hash = chain.send(nonce, params["to"], amount, fee, "sweep")
         entry["tx_hashes"].append(tx_hash)
         chain.receipt(tx_hash, "sweep")
         entry["swept_wei"] += amount
@@ -409,6 +525,8 @@ def main():
             "fee_bump_percent": {"type": "int", "default": 25},
             "fee_margin_percent": {"type": "int", "default": MARGIN_PERCENT},
             "dust_wei": {"type": "int", "default": DUST_WEI},
+            "journal": {"type": "path"},
+            "lock_timeout": {"type": "float", "default": 600},
             "receipt_timeout": {"type": "float", "default": 120},
             "poll_interval": {"type": "float", "default": 0.5},
             "timeout": {"type": "float", "default": 10},
@@ -437,14 +555,24 @@ def main():
         if params["allowed_to"] and not any(same(to, a) for a in params["allowed_to"]):
             module.fail_json(msg=f"refusing to send to {to}: not in allowed_to ({', '.join(params['allowed_to'])})")
     key, address = load_key(module)
+    try:
+        journal = Journal(params["journal"], address)
+        journal.lock(params["lock_timeout"])
+        journal.load()  # under the lock: what a run before this one recorded, all of it
+    except SweepError as exc:
+        journal.unlock()
+        module.fail_json(msg=str(exc), address=address, chains=[])
     results = []
-    for spec in params["chains"]:
-        try:
-            chain = Chain(module, spec, key, address)
-            results.append(work(module, chain))
-        except (RpcFailure, SweepError) as exc:
-            where = f"{spec['name']} ({display_url(spec['url'])})"
-            module.fail_json(msg=f"{where}: {exc}", address=address, chains=results)
+    try:
+        for spec in params["chains"]:
+            try:
+                chain = Chain(module, spec, key, address, journal)
+                results.append(work(module, chain))
+            except (RpcFailure, SweepError) as exc:
+                where = f"{spec['name']} ({display_url(spec['url'])})"
+                module.fail_json(msg=f"{where}: {exc}", address=address, chains=results)
+    finally:
+        journal.unlock()
     changed = any(r["state"] in ("swept", "would_sweep") or r["cancelled"] for r in results)
     module.exit_json(changed=changed, address=address, chains=results)
 

@@ -91,6 +91,42 @@ class Devnet:
         timeout: int = 1800,
     ) -> subprocess.CompletedProcess[str]:
         """Run a playbook (a bare name resolves to playbooks/) against the devnet; never raises."""
+        args = self.playbook_argv(name_or_path, *extra_args, extra_vars=extra_vars, tags=tags, skip_tags=skip_tags,
+                                  check=check, verbosity=verbosity, limit=limit)  # fmt: skip
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env=ansible_env(env),
+            cwd=TOP,
+            timeout=timeout,
+            check=False,
+        )
+
+    def start_playbook(self, name_or_path: str | Path, log: Path, *, env: dict[str, str] | None = None,
+                       **options: Any) -> subprocess.Popen[bytes]:  # fmt: skip
+        """Start a playbook as playbook() runs it, without waiting (to kill it: fault tests); its
+        output goes to `log` (a file, which never blocks the playbook as a full pipe would)."""
+        with log.open("wb") as out:
+            return subprocess.Popen(  # the argv is built here, no shell
+                self.playbook_argv(name_or_path, **options),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=ansible_env(env),
+                cwd=TOP,
+            )
+
+    def playbook_argv(
+        self,
+        name_or_path: str | Path,
+        *extra_args: str,
+        extra_vars: dict[str, Any] | None = None,
+        tags: str | list[str] | None = None,
+        skip_tags: str | list[str] | None = None,
+        check: bool = False,
+        verbosity: int = 0,
+        limit: str | None = None,
+    ) -> list[str]:
         path = Path(name_or_path)
         if not path.is_absolute() and not path.exists():
             path = TOP / "playbooks" / path
@@ -114,16 +150,7 @@ class Devnet:
             args.append("-" + "v" * verbosity)
         if limit:
             args += ["--limit", limit]
-        args += list(extra_args)
-        return subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            env=ansible_env(env),
-            cwd=TOP,
-            timeout=timeout,
-            check=False,
-        )
+        return args + list(extra_args)
 
     def hostvars(self, host: str, *names: str) -> dict[str, Any]:
         """Templated (vault-decrypted) values of `names` for `host`, from the inventory."""

@@ -369,6 +369,7 @@ def test_emergency_with_a_token_the_api_refuses(funded):
 # ---------------------------------------------------------------- rotate_keys.yml (last: it changes the key)
 
 STATE_DIR = "/var/lib/mevops/key-rotation"
+JOURNAL = f"{STATE_DIR}/sweeps.json"  # key_rotation's sweep journal (evm_sweep's journal)
 
 
 @pytest.fixture
@@ -383,25 +384,55 @@ def original_key(devnet_ready):
     devnet.exec(ENGINE_HOST, "rm", "-rf", STATE_DIR, f"{KEYSTORE.rsplit('/', 1)[0]}/next.json")
 
 
-def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, tmp_path):
+def killed_when_swept(devnet, run, log, chain_id, timeout=240):
+    """SIGKILL `run` (ansible-playbook, its output in `log`) once the sweep journal on the engine
+    host holds a sweep on `chain_id`; returns that journal entry."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = devnet.exec(ENGINE_HOST, "cat", JOURNAL, check=False)
+        if found.returncode == 0:
+            sweeps = [t for t in json.loads(found.stdout)["transactions"]
+                      if t["kind"] == "sweep" and t["chain_id"] == chain_id]  # fmt: skip
+            if sweeps:
+                run.kill()  # SIGKILL: no handler, no cleanup, as when the controller dies
+                run.wait()
+                return sweeps[0]
+        if run.poll() is not None:
+            raise AssertionError(f"rotate_keys.yml ended before its sweep was sent: {log.read_text()[-4000:]}")
+        assert time.monotonic() < deadline, f"no sweep in {JOURNAL} after {timeout} s"
+        time.sleep(0.5)
+
+
+def test_scheduled_rotation_killed_while_its_sweep_is_pending(original_key, tmp_path):
+    """kill -9 of ansible-playbook while the sweep waits for its receipt (mining paused): the re-run
+    waits for that sweep - exactly one sweep transaction from the old key - and completes the rotation."""
     devnet, old = original_key
     env = {"MEVOPS_KEY_ARCHIVE_DIR": str(tmp_path)}
     status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "before rotation"})
     assert status == 200, body
     settle(devnet, old)
+    chain = devnet.chains()[0]["name"]  # the first chain the sweep works on
+    chain_id = int(devnet.rpc(chain, "eth_chainId"), 16)
+    nonce_before = nonces(devnet, chain, old.address)[0]
 
-    first = devnet.playbook("rotate_keys.yml", extra_vars={"_key_rotation_fault": "after_sweep"}, env=env)
-    assert first.returncode != 0, "the fault injection did not stop the run"
-    assert "fault injected after the sweep" in first.stdout
-    state = json.loads(devnet.exec(ENGINE_HOST, "cat", f"{STATE_DIR}/state.json").stdout)
-    assert state["phase"] == "stopped" and state["old_address"] == old.address and state["was_enabled"] is True
-    new_address = state["new_address"]
-    for chain in devnet.chains():
-        assert_emptied(devnet, chain["name"], old.address)
-    assert hot_account(devnet).address == old.address, "the engine switched keys before the run finished"
-
-    second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
+    with PausedMining(devnet, chain) as mining:
+        log = tmp_path / "killed-run.log"
+        sweep = killed_when_swept(devnet, devnet.start_playbook("rotate_keys.yml", log, env=env), log, chain_id)
+        state = json.loads(devnet.exec(ENGINE_HOST, "cat", f"{STATE_DIR}/state.json").stdout)
+        assert state["phase"] == "stopped" and state["old_address"] == old.address and state["was_enabled"] is True
+        new_address = state["new_address"]
+        # The new keystore was archived on the controller before any funds moved to it.
+        (new_copy,) = (tmp_path / ENGINE_HOST).glob(f"{new_address}-*-new.json")
+        assert hot_account(devnet).address == old.address, "the engine switched keys before the run finished"
+        assert devnet.rpc(chain, "eth_getTransactionReceipt", [sweep["tx_hash"]]) is None, "mined while paused"
+        mining.mine_when_replaced([])  # mine whatever is pending from now on
+        second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-2000:]
+    # Exactly one sweep from the old key on that chain: the journaled one, mined, never replaced.
+    assert nonces(devnet, chain, old.address)[0] == nonce_before + 1
+    assert devnet.rpc(chain, "eth_getTransactionReceipt", [sweep["tx_hash"]])["status"] == "0x1"
+    for c in devnet.chains():
+        assert_emptied(devnet, c["name"], old.address)
 
     new = hot_account(devnet)
     assert new.address == new_address
@@ -418,7 +449,9 @@ def test_scheduled_rotation_interrupted_after_the_sweep_completes(original_key, 
     left = devnet.exec(ENGINE_HOST, "ls", STATE_DIR).stdout.split()
     assert left == [f"done-{old.address}.json"], f"old keystore or state left on the host: {left}"
 
-    output = first.stdout + first.stderr + second.stdout + second.stderr
+    copied_key = Account.decrypt(json.loads(new_copy.read_text()), password)
+    assert Account.from_key(copied_key).address == new_address, "the new key's archive copy is not its keystore"
+    output = log.read_text() + second.stdout + second.stderr
     for name, value in [("keystore password", password), ("old key", old.key.hex().removeprefix("0x")),
                         ("new key", new.key.hex().removeprefix("0x"))]:  # fmt: skip
         assert value not in output, f"the {name} appears in the output"

@@ -3,8 +3,10 @@ replacement of pending nonces, waiting for an interrupted run's sweep, and no ke
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
+import os
 import sys
 import threading
 import time
@@ -290,3 +292,88 @@ def test_ethereum_sweep_is_type_2_and_exact(run_module, anvil, wallet):
     entry = run_module(evm_sweep, args(node, path, to=Account.create().address))["chains"][0]
     assert (entry["state"], entry["fee_family"], entry["remaining_wei"]) == ("swept", "eip1559", 0), entry
     assert node.rpc("eth_getTransactionByHash", [entry["tx_hash"]])["type"] == "0x2"
+
+
+# ---------------------------------------------------------------- the journal (issue 15, part 5)
+
+
+def mine_later(node, seconds):
+    timer = threading.Timer(seconds, lambda: node.rpc("evm_mine"))
+    timer.start()
+    return timer
+
+
+def test_a_killed_sweep_is_waited_for_never_replaced(run_module, anvil, wallet, tmp_path):
+    node = anvil(chain_id=1, block_time=None, name="sweep-journal")
+    path, account = wallet
+    target = Account.create().address
+    journal = tmp_path / "sweeps.json"
+    fund(node, account.address, ONE_ETH)
+    node.rpc("evm_setAutomine", [False])
+    try:
+        # The run that dies with its sweep pending (here: no receipt in time, mining paused).
+        with pytest.raises(ModuleFailed, match="no receipt for sweep"):
+            run_module(evm_sweep, args(node, path, to=target, journal=str(journal), receipt_timeout=1))
+        recorded = json.loads(journal.read_text())["transactions"]
+        assert [(t["nonce"], t["kind"]) for t in recorded] == [(0, "sweep")]
+        # The re-run, asked to replace what is pending, finds its own sweep in the journal.
+        timer = mine_later(node, 1.5)
+        result = run_module(evm_sweep, args(node, path, to=target, journal=str(journal), cancel_pending=True))
+        timer.join()
+    finally:
+        node.rpc("evm_setAutomine", [True])
+    entry = result["chains"][0]
+    assert entry["cancelled"] == [] and entry["journaled_nonces"] == [0] == entry["waited_nonces"], entry
+    assert entry["state"] == "empty"
+    assert int(node.rpc("eth_getTransactionCount", [account.address, "latest"]), 16) == 1  # exactly one sweep
+    assert node.rpc("eth_getTransactionReceipt", [recorded[0]["tx_hash"]])["status"] == "0x1"
+    assert balance(node, target) > ONE_ETH - 10**15 and balance(node, account.address) == 0
+
+
+def test_a_sweep_journaled_but_never_broadcast_is_sent_by_the_re_run(run_module, anvil, wallet, tmp_path):
+    node = anvil(chain_id=1, block_time=None, name="sweep-journal-lost")
+    path, account = wallet
+    target = Account.create().address
+    fund(node, account.address, ONE_ETH)
+    price = 4 * int(node.rpc("eth_gasPrice"), 16)
+    tx = {"chainId": 1, "nonce": 0, "to": target, "value": ONE_ETH - 21000 * price, "gas": 21000, "type": 2,
+          "maxFeePerGas": price, "maxPriorityFeePerGas": price}  # fmt: skip
+    signed = Account.sign_transaction(tx, account.key)
+    raw = bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
+    journal = tmp_path / "sweeps.json"
+    journal.write_text(json.dumps({"transactions": [
+        {"address": account.address, "chain_id": 1, "nonce": 0, "tx_hash": "0x" + bytes(signed.hash).hex().removeprefix("0x"),
+         "raw": "0x" + raw.hex(), "kind": "sweep", "at": 0}]}))  # fmt: skip
+    entry = run_module(evm_sweep, args(node, path, to=target, journal=str(journal), cancel_pending=True))["chains"][0]
+    assert entry["journaled_nonces"] == [0] and entry["cancelled"] == [] and entry["state"] == "empty", entry
+    assert balance(node, target) == ONE_ETH - 21000 * price
+    assert int(node.rpc("eth_getTransactionCount", [account.address, "latest"]), 16) == 1
+
+
+def test_an_unreadable_journal_stops_before_anything_is_sent(run_module, anvil, wallet, tmp_path):
+    node = anvil(chain_id=31337, block_time=None, name="sweep")
+    path, account = wallet
+    fund(node, account.address, ONE_ETH)
+    journal = tmp_path / "sweeps.json"
+    journal.write_text("{not json")
+    with pytest.raises(ModuleFailed, match="journal .* cannot be read"):
+        run_module(evm_sweep, args(node, path, to=Account.create().address, journal=str(journal)))
+    assert balance(node, account.address) == ONE_ETH
+
+
+def test_a_run_holding_the_journal_lock_is_waited_for(run_module, anvil, wallet, tmp_path):
+    node = anvil(chain_id=31337, block_time=None, name="sweep")
+    path, account = wallet
+    fund(node, account.address, ONE_ETH)
+    journal = tmp_path / "sweeps.json"
+    holder = os.open(f"{journal}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another run, still going
+    try:
+        with pytest.raises(ModuleFailed, match=r"another run holds .*sweeps.json.lock after 1 s"):
+            run_module(evm_sweep, args(node, path, to=Account.create().address, journal=str(journal), lock_timeout=1))
+        assert balance(node, account.address) == ONE_ETH
+        threading.Timer(1, lambda: fcntl.flock(holder, fcntl.LOCK_UN)).start()
+        entry = run_module(evm_sweep, args(node, path, to=Account.create().address, journal=str(journal)))["chains"][0]
+        assert entry["state"] == "swept"
+    finally:
+        os.close(holder)

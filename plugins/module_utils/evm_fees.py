@@ -65,7 +65,9 @@ def get_l1_fee_calldata(signed_tx: bytes) -> str:
     """ABI call data of GasPriceOracle.getL1Fee(bytes) for a serialized transaction."""
     data = bytes(signed_tx)
     padded = data + b"\0" * (-len(data) % 32)
-    return "0x" + GET_L1_FEE_SELECTOR + (32).to_bytes(32, "big").hex() + len(data).to_bytes(32, "big").hex() + padded.hex()
+    return (
+        "0x" + GET_L1_FEE_SELECTOR + (32).to_bytes(32, "big").hex() + len(data).to_bytes(32, "big").hex() + padded.hex()
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def price_per_gas(base_fee: int | None, priority_fee: int, gas_price: int) -> tu
     return 2 * int(base_fee) + max(int(priority_fee), 0), False
 
 
-def transfer_fee(family: str, estimate: int, price: int, legacy: bool, margin_percent: int, l1_fee: int = 0) -> TransferFee:
+def transfer_fee(
+    family: str, estimate: int, price: int, *, legacy: bool, margin_percent: int, l1_fee: int = 0
+) -> TransferFee:
     """The reservation for a transfer whose gas estimate, price and (OP-stack) quoted L1 fee are known."""
     gas = with_margin(estimate, margin_percent) if family == ARBITRUM else int(estimate)
     reserve_l1 = with_margin(l1_fee, margin_percent) if family == OP_STACK else 0

@@ -184,7 +184,6 @@ from ansible_collections.mevops.infra.plugins.module_utils.evm_fees import (
     GAS_PRICE_ORACLE,
     MARGIN_PERCENT,
     OP_STACK,
-    TransferFee,
     fee_family,
     get_l1_fee_calldata,
     price_per_gas,
@@ -205,6 +204,7 @@ try:
     HAS_ETH_ACCOUNT = True
 except ImportError:
     HAS_ETH_ACCOUNT = False
+
 
 class SweepError(Exception):
     """A chain refused or did not finish in time; the message names chain and nonce."""
@@ -329,12 +329,14 @@ class Chain:
             self.client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}])
         )
         price, legacy = self.price()
-        fee = transfer_fee(self.family, estimate, price, legacy, self.module.params["fee_margin_percent"])
+        margin = self.module.params["fee_margin_percent"]
+        fee = transfer_fee(self.family, estimate, price, legacy=legacy, margin_percent=margin)
         if self.family != OP_STACK:
             return fee
         # The L1 data fee of this very transaction, as the GasPriceOracle predeploy quotes it.
         answer = self.client.call(
-            "eth_call", [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(self.sign(nonce, to, value, fee))}, "latest"]
+            "eth_call",
+            [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(self.sign(nonce, to, value, fee))}, "latest"],
         )
         if not isinstance(answer, str) or len(answer) < 66:
             raise SweepError(
@@ -342,7 +344,7 @@ class Chain:
                 f"answered {answer!r} to getL1Fee: the L1 data fee is unknown, nothing sent"
             )
         l1_fee = int(answer[2:66], 16)
-        return transfer_fee(self.family, estimate, price, legacy, self.module.params["fee_margin_percent"], l1_fee)
+        return transfer_fee(self.family, estimate, price, legacy=legacy, margin_percent=margin, l1_fee=l1_fee)
 
     def pending_fees(self):
         """nonce -> (hash, highest fee per gas) of this address's pending transactions, when the node tells."""
@@ -380,7 +382,9 @@ class Chain:
             self.client.call("eth_sendRawTransaction", [item["raw"]])
         except RpcError as exc:
             text = str(exc).lower()
-            if not any(known in text for known in ("already known", "already imported", "nonce too low", "underpriced")):
+            if not any(
+                known in text for known in ("already known", "already imported", "nonce too low", "underpriced")
+            ):
                 raise SweepError(f"cannot rebroadcast the journal's {item['kind']} {item['tx_hash']}: {exc}") from None
 
     def receipt(self, tx_hash, what):
@@ -409,7 +413,7 @@ class Chain:
         return latest
 
 
-def cancel(chain, latest, pending, percent, check_mode, keep=()):
+def cancel(chain, latest, pending, percent, *, check_mode, keep=()):
     fees = chain.pending_fees()
     done, hashes = [], []
     for nonce in range(latest, pending):
@@ -435,23 +439,31 @@ def cancel(chain, latest, pending, percent, check_mode, keep=()):
     return done
 
 
-def work(module, chain):
+def settle_pending(module, chain, entry):
+    """Replace the pending nonces (cancel_pending) or wait for them; a killed run's own transactions
+    (journal) are rebroadcast and waited for, never replaced."""
     params = module.params
-    entry = {"chain": chain.name, "cancelled": [], "waited_nonces": [], "tx_hash": None, "swept_wei": 0, "fee_wei": 0}
     latest = chain.nonce("latest")
-    # A killed run's own transactions (journal): rebroadcast, waited for, never replaced.
     ours = chain.journal.pending(chain.chain_id, latest)
     entry["journaled_nonces"] = sorted(ours)
     if not module.check_mode:
         for item in ours.values():
             chain.rebroadcast(item)
     pending = chain.nonce("pending")
-    if pending > latest:
-        if params["cancel_pending"]:
-            entry["cancelled"] = cancel(chain, latest, pending, params["fee_bump_percent"], module.check_mode, ours)
-        if not module.check_mode:
-            entry["waited_nonces"] = [n for n in range(latest, pending) if n in ours or not params["cancel_pending"]]
-            chain.wait_nonces(chain.nonce("latest"), pending)
+    if pending <= latest:
+        return
+    if params["cancel_pending"]:
+        percent = params["fee_bump_percent"]
+        entry["cancelled"] = cancel(chain, latest, pending, percent, check_mode=module.check_mode, keep=ours)
+    if not module.check_mode:
+        entry["waited_nonces"] = [n for n in range(latest, pending) if n in ours or not params["cancel_pending"]]
+        chain.wait_nonces(chain.nonce("latest"), pending)
+
+
+def work(module, chain):
+    params = module.params
+    entry = {"chain": chain.name, "cancelled": [], "waited_nonces": [], "tx_hash": None, "swept_wei": 0, "fee_wei": 0}
+    settle_pending(module, chain, entry)
     balance = chain.balance()
     entry.update(chain_id=chain.chain_id, fee_family=chain.family, balance_wei=balance, remaining_wei=balance)
     entry.update(l1_fee_wei=0, tx_hashes=[])
@@ -491,6 +503,28 @@ def work(module, chain):
             f"above dust_wei {params['dust_wei']}"
         )
     return entry
+
+
+def check_params(module):
+    """Refuse options that cannot be right, before the keystore is read."""
+    params = module.params
+    if not params["sweep"] and not params["cancel_pending"]:
+        module.fail_json(msg="nothing to do: set sweep=true, cancel_pending=true or both")
+    if params["fee_bump_percent"] < 10:
+        module.fail_json(
+            msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
+        )
+    for name in ("fee_margin_percent", "dust_wei"):
+        if params[name] < 0:
+            module.fail_json(msg=f"{name} must be 0 or more, got {params[name]}")
+    to = params["to"]
+    if params["sweep"]:
+        if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):
+            module.fail_json(msg=f"to must be an address (0x and 40 hex digits), got {to!r}")
+        if is_burn_address(to):
+            module.fail_json(msg=f"refusing to send to {to}: the zero or a burn address (funds sent there are lost)")
+        if params["allowed_to"] and not any(same(to, a) for a in params["allowed_to"]):
+            module.fail_json(msg=f"refusing to send to {to}: not in allowed_to ({', '.join(params['allowed_to'])})")
 
 
 def load_key(module):
@@ -536,24 +570,8 @@ def main():
     )
     if not HAS_ETH_ACCOUNT:
         module.fail_json(msg=missing_required_lib("eth_account") + " (run the module with the engine venv's python)")
+    check_params(module)
     params = module.params
-    if not params["sweep"] and not params["cancel_pending"]:
-        module.fail_json(msg="nothing to do: set sweep=true, cancel_pending=true or both")
-    if params["fee_bump_percent"] < 10:
-        module.fail_json(
-            msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
-        )
-    for name in ("fee_margin_percent", "dust_wei"):
-        if params[name] < 0:
-            module.fail_json(msg=f"{name} must be 0 or more, got {params[name]}")
-    to = params["to"]
-    if params["sweep"]:
-        if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):
-            module.fail_json(msg=f"to must be an address (0x and 40 hex digits), got {to!r}")
-        if is_burn_address(to):
-            module.fail_json(msg=f"refusing to send to {to}: the zero or a burn address (funds sent there are lost)")
-        if params["allowed_to"] and not any(same(to, a) for a in params["allowed_to"]):
-            module.fail_json(msg=f"refusing to send to {to}: not in allowed_to ({', '.join(params['allowed_to'])})")
     key, address = load_key(module)
     try:
         journal = Journal(params["journal"], address)

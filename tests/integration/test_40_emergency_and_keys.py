@@ -28,6 +28,7 @@ from eth_account import Account
 
 ENGINE_HOST = "mevops-devnet-engine"
 
+
 def _load_fees() -> Any:
     """The collection's fee families (plugins/module_utils/evm_fees.py), loaded from the checkout."""
     path = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "evm_fees.py"

@@ -42,7 +42,9 @@ def anvil() -> Iterator[Callable[..., AnvilNode]]:
     nodes: dict[tuple[int, float | None, str, str | None], AnvilNode] = {}
     binary: list[str] = []
 
-    def _get(chain_id: int = 1, block_time: float | None = 1, name: str = "default", network: str | None = None) -> AnvilNode:
+    def _get(
+        chain_id: int = 1, block_time: float | None = 1, name: str = "default", network: str | None = None
+    ) -> AnvilNode:
         key = (chain_id, block_time, name, network)
         if key not in nodes:
             problem = ""

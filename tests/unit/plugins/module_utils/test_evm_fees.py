@@ -36,7 +36,7 @@ def test_the_runbook_chains_ids_match_the_evm_node_defaults():
 
 def test_ethereum_transfer_is_exact():
     price, legacy = evm_fees.price_per_gas(base_fee=20 * GWEI, priority_fee=2 * GWEI, gas_price=22 * GWEI)
-    fee = evm_fees.transfer_fee("eip1559", 21000, price, legacy, margin_percent=25)
+    fee = evm_fees.transfer_fee("eip1559", 21000, price, legacy=legacy, margin_percent=25)
     assert (price, legacy) == (42 * GWEI, False)
     assert fee.reserved == 21000 * 42 * GWEI
     # max fee = priority fee: the fee charged is gas used x price, nothing of the reserve stays.
@@ -45,13 +45,13 @@ def test_ethereum_transfer_is_exact():
 
 def test_a_chain_without_base_fee_gets_a_legacy_transfer():
     price, legacy = evm_fees.price_per_gas(base_fee=None, priority_fee=0, gas_price=25 * GWEI)
-    fee = evm_fees.transfer_fee("eip1559", 21000, price, legacy, margin_percent=25)
+    fee = evm_fees.transfer_fee("eip1559", 21000, price, legacy=legacy, margin_percent=25)
     assert fee.fields() == {"gas": 21000, "gasPrice": 50 * GWEI}
 
 
 def test_op_stack_reserves_the_l1_fee_with_its_margin():
     price, legacy = evm_fees.price_per_gas(base_fee=5_000_000, priority_fee=1_000_000, gas_price=6_000_000)
-    fee = evm_fees.transfer_fee("op-stack", 21000, price, legacy, margin_percent=25, l1_fee=123_456_789_012)
+    fee = evm_fees.transfer_fee("op-stack", 21000, price, legacy=legacy, margin_percent=25, l1_fee=123_456_789_012)
     assert fee.gas == 21000  # the L2 gas is exact
     assert fee.l1_fee == 154_320_986_265  # 123_456_789_012 x 1.25, rounded up
     assert fee.reserved == 21000 * 11_000_000 + 154_320_986_265
@@ -59,13 +59,13 @@ def test_op_stack_reserves_the_l1_fee_with_its_margin():
 
 def test_arbitrum_pads_the_gas_estimate_not_the_l1_fee():
     price, legacy = evm_fees.price_per_gas(base_fee=10_000_000, priority_fee=0, gas_price=10_000_000)
-    fee = evm_fees.transfer_fee("arbitrum", 96_311, price, legacy, margin_percent=25, l1_fee=999)
+    fee = evm_fees.transfer_fee("arbitrum", 96_311, price, legacy=legacy, margin_percent=25, l1_fee=999)
     assert (fee.gas, fee.l1_fee) == (120_389, 0)  # 96_311 x 1.25 rounded up; no L1 fee outside OP-stack
     assert fee.reserved == 120_389 * 20_000_000
 
 
 def test_get_l1_fee_call_data_is_the_abi_encoding_of_bytes():
-    assert evm_fees.GET_L1_FEE_SELECTOR == keccak(text="getL1Fee(bytes)")[:4].hex()
+    assert keccak(text="getL1Fee(bytes)")[:4].hex() == evm_fees.GET_L1_FEE_SELECTOR
     data = evm_fees.get_l1_fee_calldata(b"\x02" + b"\xab" * 40)
     words = bytes.fromhex(data[2 + 8 :])
     assert data.startswith("0x49948e0e")

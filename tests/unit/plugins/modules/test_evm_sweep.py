@@ -253,7 +253,7 @@ def test_op_stack_without_the_oracle_sends_nothing(run_module, op_stack, wallet)
     node, _l1_fee = op_stack
     path, account = wallet
     fund(node, account.address, ONE_ETH)
-    with pytest.raises(ModuleFailed, match="GasPriceOracle predeploy .* answered '0x'"):
+    with pytest.raises(ModuleFailed, match=r"GasPriceOracle predeploy .* answered '0x'"):
         run_module(evm_sweep, args(node, path, to=Account.create().address))
     assert int(node.rpc("eth_getTransactionCount", [account.address, "pending"]), 16) == 0
     assert balance(node, account.address) == ONE_ETH
@@ -342,7 +342,7 @@ def test_a_sweep_journaled_but_never_broadcast_is_sent_by_the_re_run(run_module,
     raw = bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
     journal = tmp_path / "sweeps.json"
     journal.write_text(json.dumps({"transactions": [
-        {"address": account.address, "chain_id": 1, "nonce": 0, "tx_hash": "0x" + bytes(signed.hash).hex().removeprefix("0x"),
+        {"address": account.address, "chain_id": 1, "nonce": 0, "tx_hash": "0x" + bytes(signed.hash).hex(),
          "raw": "0x" + raw.hex(), "kind": "sweep", "at": 0}]}))  # fmt: skip
     entry = run_module(evm_sweep, args(node, path, to=target, journal=str(journal), cancel_pending=True))["chains"][0]
     assert entry["journaled_nonces"] == [0] and entry["cancelled"] == [] and entry["state"] == "empty", entry
@@ -356,7 +356,7 @@ def test_an_unreadable_journal_stops_before_anything_is_sent(run_module, anvil, 
     fund(node, account.address, ONE_ETH)
     journal = tmp_path / "sweeps.json"
     journal.write_text("{not json")
-    with pytest.raises(ModuleFailed, match="journal .* cannot be read"):
+    with pytest.raises(ModuleFailed, match=r"journal .* cannot be read"):
         run_module(evm_sweep, args(node, path, to=Account.create().address, journal=str(journal)))
     assert balance(node, account.address) == ONE_ETH
 

@@ -48,8 +48,16 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from mev_engine import streams
 from mev_engine.config import EngineConfig
 from mev_engine.db import Database
-from mev_engine.fees import GAS_PRICE_ORACLE, MARGIN_PERCENT, OP_STACK, TransferFee, fee_family, get_l1_fee_calldata
-from mev_engine.fees import price_per_gas, transfer_fee
+from mev_engine.fees import (
+    GAS_PRICE_ORACLE,
+    MARGIN_PERCENT,
+    OP_STACK,
+    TransferFee,
+    fee_family,
+    get_l1_fee_calldata,
+    price_per_gas,
+    transfer_fee,
+)
 from mev_engine.keystore import load_account
 from mev_engine.nonce import NonceManager
 from mev_engine.rpc import RpcClient, RpcError
@@ -173,25 +181,37 @@ class Executor:
         wallet = self.wallets[chain]
         client = wallet.client
         family = fee_family(wallet.chain_id)
-        estimate = int(client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}]), 16)
+        estimate = int(
+            client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}]), 16
+        )
         block = client.call("eth_getBlockByNumber", ["latest", False])
         base = block.get("baseFeePerGas")
         gas_price = int(client.call("eth_gasPrice"), 16) if base is None else 0
         priority = int(self.config.priority_fee_gwei * GWEI)
         price, legacy = price_per_gas(None if base is None else int(base, 16), priority, gas_price)
-        fee = transfer_fee(family, estimate, price, legacy, MARGIN_PERCENT)
+        fee = transfer_fee(family, estimate, price, legacy=legacy, margin_percent=MARGIN_PERCENT)
         if family != OP_STACK or not l1_fee:
             return fee
-        unsigned: dict[str, Any] = {"to": to, "value": value, "nonce": nonce, "chainId": wallet.chain_id, **fee.fields()}
+        unsigned: dict[str, Any] = {
+            "to": to,
+            "value": value,
+            "nonce": nonce,
+            "chainId": wallet.chain_id,
+            **fee.fields(),
+        }
         draft = self.account.sign_transaction(unsigned)
-        answer = client.call("eth_call", [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(draft.raw_transaction)}, "latest"])
+        answer = client.call(
+            "eth_call", [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(draft.raw_transaction)}, "latest"]
+        )
         if not isinstance(answer, str) or len(answer) < 66:
             raise CommandError(
                 f"{chain}: chain id {wallet.chain_id} is an OP-stack chain but the GasPriceOracle predeploy "
                 f"{GAS_PRICE_ORACLE} answered {answer!r} to getL1Fee: the L1 data fee is unknown, nothing sent",
                 502,
             )
-        return transfer_fee(family, estimate, price, legacy, MARGIN_PERCENT, int(answer[2:66], 16))
+        return transfer_fee(
+            family, estimate, price, legacy=legacy, margin_percent=MARGIN_PERCENT, l1_fee=int(answer[2:66], 16)
+        )
 
     def send(self, chain: str, tx: dict[str, Any], nonce: int | None = None) -> tuple[str, int]:
         """Sign and broadcast; a nonce is allocated unless given. Returns (hash, nonce)."""

@@ -231,7 +231,9 @@ class Monitor:
             try:
                 await asyncio.to_thread(clear_stop_file, self.config.stop_file)
             except OSError as exc:  # the stop would come back at the next start: refuse instead
-                return _json({"error": f"cannot remove the recorded emergency stop {self.config.stop_file}: {exc}"}, 500)
+                return _json(
+                    {"error": f"cannot remove the recorded emergency stop {self.config.stop_file}: {exc}"}, 500
+                )
         after = await asyncio.to_thread(
             write_state, self.sync_redis, state, reason or f"set through the API to {state}"
         )

@@ -81,20 +81,14 @@ class Devnet:
         self,
         name_or_path: str | Path,
         *extra_args: str,
-        extra_vars: dict[str, Any] | None = None,
-        tags: str | list[str] | None = None,
-        skip_tags: str | list[str] | None = None,
-        check: bool = False,
-        verbosity: int = 0,
-        limit: str | None = None,
         env: dict[str, str] | None = None,
         timeout: int = 1800,
+        **options: Any,
     ) -> subprocess.CompletedProcess[str]:
-        """Run a playbook (a bare name resolves to playbooks/) against the devnet; never raises."""
-        args = self.playbook_argv(name_or_path, *extra_args, extra_vars=extra_vars, tags=tags, skip_tags=skip_tags,
-                                  check=check, verbosity=verbosity, limit=limit)  # fmt: skip
+        """Run a playbook (a bare name resolves to playbooks/) against the devnet; never raises.
+        `options`: playbook_argv's (extra_vars, tags, skip_tags, check, verbosity, limit)."""
         return subprocess.run(
-            args,
+            self.playbook_argv(name_or_path, *extra_args, **options),
             capture_output=True,
             text=True,
             env=ansible_env(env),
@@ -127,6 +121,7 @@ class Devnet:
         verbosity: int = 0,
         limit: str | None = None,
     ) -> list[str]:
+        """ansible-playbook's argv for a devnet run (a bare name resolves to playbooks/)."""
         path = Path(name_or_path)
         if not path.is_absolute() and not path.exists():
             path = TOP / "playbooks" / path

@@ -4,7 +4,9 @@ mev.opportunities, mev.transactions and mev.profits. Amounts are in wei."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,27 +16,46 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+log = logging.getLogger(__name__)
+
 OPEN_STATUSES = ("pending", "submitted")
 
 
+# A connection idle this long is checked (SELECT 1) before use: the server may have ended it
+# meanwhile (a restart, a failover, pg_terminate_backend), and the statement would fail once.
+IDLE_CHECK_SECONDS = 5.0
+
+
 class Database:
-    """One connection per process, reconnected on failure, serialised by a lock."""
+    """One connection per process, reconnected on failure, serialised by a lock. A connection
+    that has been idle is checked before use and replaced when the server ended it, so the first
+    statement after a PostgreSQL restart does not fail (an emergency's cancel answered 500 so)."""
 
     def __init__(self, dsn: str, application_name: str) -> None:
         self.dsn = dsn
         self.application_name = application_name
         self._conn: psycopg.Connection[dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        self._used = 0.0
 
     def _connect(self) -> psycopg.Connection[dict[str, Any]]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
-                self.dsn,
-                autocommit=True,
-                row_factory=dict_row,
-                application_name=self.application_name,
-                connect_timeout=5,
-            )
+        if self._conn is not None and not (self._conn.closed or self._conn.broken):
+            if time.monotonic() - self._used < IDLE_CHECK_SECONDS:
+                return self._conn
+            try:
+                self._conn.execute("SELECT 1")
+                return self._conn
+            except psycopg.OperationalError as exc:
+                log.warning("the database connection was ended while idle (%s): connecting again", exc)
+                self._conn.close()
+        self._conn = psycopg.connect(
+            self.dsn,
+            autocommit=True,
+            row_factory=dict_row,
+            application_name=self.application_name,
+            connect_timeout=5,
+        )
+        self._used = time.monotonic()
         return self._conn
 
     @contextmanager
@@ -44,6 +65,7 @@ class Database:
                 conn = self._connect()
                 with conn.cursor() as cur:
                     yield cur
+                self._used = time.monotonic()
             except psycopg.OperationalError:
                 if self._conn is not None:
                     self._conn.close()

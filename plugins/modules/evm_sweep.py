@@ -30,7 +30,7 @@ description:
     fee). On OP-stack chains (chain ids 10, 8453 and their testnets) the L1 data fee quoted by the
     GasPriceOracle predeploy is reserved with O(fee_margin_percent) on top; on Arbitrum (42161,
     42170, 421614) the node's estimate (which includes the L1 calldata gas) gets
-    O(fee_margin_percent) on top. What the reserve did not spend stays behind: when more than
+    O(fee_margin_percent) on top. What the reserve did not spend stays behind; when more than
     O(dust_wei) does, the module sweeps once more, and fails when it still does.
   - Idempotent and safe to re-run after an interruption. Pending nonces without
     O(cancel_pending) (a sweep sent by a run that was killed) are waited for, not sent twice; a
@@ -38,7 +38,7 @@ description:
   - With O(journal), every transaction is recorded there (chain id, nonce, hash, the signed
     transaction) and the file fsynced before it is broadcast. A re-run rebroadcasts and waits for
     the journal's transactions whose nonce is still pending or unused, and never replaces them,
-    even with O(cancel_pending): a run killed while its sweep was pending completes that sweep
+    even with O(cancel_pending), so a run killed while its sweep was pending completes that sweep
     instead of paying for a replacement and sending a second one. The run holds an exclusive lock
     (C(<journal>.lock)) from start to end, so a re-run waits (O(lock_timeout)) for a run that is
     still going on the host - the controller of a killed C(ansible-playbook) may have left it

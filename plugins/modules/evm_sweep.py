@@ -416,6 +416,7 @@ class Chain:
 def cancel(chain, latest, pending, percent, *, check_mode, keep=()):
     fees = chain.pending_fees()
     done, hashes = [], []
+    base = None  # the price of a 0-value self-transfer now, quoted once for every nonce
     for nonce in range(latest, pending):
         if nonce in keep:  # this module's own (journal): waited for, never replaced
             continue
@@ -423,9 +424,9 @@ def cancel(chain, latest, pending, percent, *, check_mode, keep=()):
         if check_mode:
             done.append({"nonce": nonce, "tx_hash": None, "replaced": replaced})
             continue
-        quote = chain.quote(nonce, None, 0)
+        base = base or chain.quote(nonce, None, 0)
         # Max fee = priority fee: both outbid the pending transaction's, as nodes require.
-        quote = dataclasses.replace(quote, price_per_gas=max(quote.price_per_gas, bump(fee, percent)))
+        quote = dataclasses.replace(base, price_per_gas=max(base.price_per_gas, bump(fee, percent)))
         try:
             tx_hash = chain.send(nonce, None, 0, quote, "replacement")
         except RpcError as exc:

@@ -4,7 +4,8 @@
 // and reverts unless the executor ends with at least minProfit more tokenIn than it
 // started with. Amounts out are computed on chain from the reserves at execution time
 // (the V2 getAmountOut formula), so a stale order reverts instead of losing money.
-// Only the owner (the engine's hot wallet) may trade or move the inventory.
+// Only the owner (the engine's hot wallet) may trade or move the inventory (tokens and ETH), and
+// pass the ownership on (key rotation: the new hot wallet, checked with owner() on chain).
 pragma solidity 0.8.28;
 
 interface IERC20 {
@@ -20,13 +21,17 @@ interface IV2Pair {
 }
 
 contract ArbExecutor {
-    address public immutable owner;
+    address public owner;
 
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event Arbitrage(address indexed pairBuy, address indexed pairSell, address indexed tokenIn, uint256 amountIn, uint256 profit);
 
     constructor() {
         owner = msg.sender;
+        emit OwnershipTransferred(address(0), msg.sender);
     }
+
+    receive() external payable {}
 
     modifier onlyOwner() {
         require(msg.sender == owner, "owner");
@@ -66,5 +71,16 @@ contract ArbExecutor {
 
     function withdrawToken(address token, address to, uint256 amount) external onlyOwner {
         require(IERC20(token).transfer(to, amount), "transfer");
+    }
+
+    function withdrawETH(address payable to, uint256 amount) external onlyOwner {
+        (bool ok, ) = to.call{value: amount}("");
+        require(ok, "eth transfer");
+    }
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        require(newOwner != address(0), "zero owner");
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
     }
 }

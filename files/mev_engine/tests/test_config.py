@@ -82,6 +82,18 @@ BAD = [
     ("strategies.v2_cross_pool_arb.chains.ethereum.executor", HOT.lower(), "is not EIP-55 checksummed"),
     ("strategies.v2_cross_pool_arb.chains.ethereum.pairs", [[POOL_A, POOL_A]], "both pools are the same contract"),
     ("strategies.v2_cross_pool_arb.chains.ethereum.pairs", [[POOL_A]], "expected [pool_a, pool_b]"),
+    ("wallet.owned_contracts", {"chain": "base"}, "wallet.owned_contracts must be a list, found dict"),
+    ("wallet.owned_contracts", [{"chain": "base", "address": "0x12"}], "wallet.owned_contracts[0].address must be 0x"),
+    (
+        "wallet.owned_contracts",
+        [{"chain": "moon", "address": POOL_A}],
+        f"{POOL_A} is on 'moon', not a configured chain",
+    ),
+    (
+        "wallet.owned_contracts",
+        [{"chain": "base", "address": POOL_A, "withdraw_eth": "withdrawETH(uint256)"}],
+        "wallet.owned_contracts[0].withdraw_eth must be a function signature taking (address, uint256)",
+    ),
 ]
 
 
@@ -93,6 +105,8 @@ def test_good_config_parses() -> None:
     assert config.cold_wallet == COLD
     assert str(config.stop_file) == "/var/lib/mev/emergency-stop.json"  # the default
     assert config.arb["ethereum"].pairs[0].pool_a == POOL_A
+    # The executor is an owned contract holding the base token without being listed (owned.py).
+    assert [(c["chain"], c["address"], c["tokens"]) for c in config.owned_contracts] == [("ethereum", HOT, [POOL_B])]
     assert "secret" not in repr(config)
 
 

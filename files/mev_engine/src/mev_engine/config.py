@@ -24,6 +24,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 from eth_utils import is_address, is_checksum_address
 
+from mev_engine import owned
+
 DEFAULT_CONFIG = Path("/etc/mev/engine.yml")
 DEFAULT_ENV_FILE = Path("/etc/mev/engine.env")
 # Written on the host by the emergency's fallback when the API cannot stop trading (state.py).
@@ -128,6 +130,7 @@ class EngineConfig:
     strategies: dict[str, dict[str, Any]]
     arb: dict[str, ArbChainConfig]
     secrets: Secrets = field(repr=False)
+    owned_contracts: tuple[dict[str, Any], ...] = ()  # owned.py: executors and the desk's own
     stop_file: Path = DEFAULT_STOP_FILE
     source: str = ""
 
@@ -354,7 +357,7 @@ def parse_config(
             chains[name] = ChainConfig(name, chain_id, http_url, ws_url, pending, float(poll), float(max_age), devnet)
 
     wallet = c.mapping(top.get("wallet"), "wallet")
-    c.unknown_keys(wallet, {"keystore", "cold_wallet", "min_balance_eth"}, "wallet")
+    c.unknown_keys(wallet, {"keystore", "cold_wallet", "min_balance_eth", "owned_contracts"}, "wallet")
     keystore = Path(c.string(wallet, "keystore", "wallet", default="/etc/mev/keystore/hot.json"))
     if "cold_wallet" not in wallet:
         c.problem("wallet.cold_wallet", "is required: withdrawals go only to the configured cold wallet")
@@ -398,6 +401,16 @@ def parse_config(
         for chain_name, arb_chain in arb.items():
             if arb_chain.executor == cold_wallet:
                 c.problem(f"strategies.v2_cross_pool_arb.chains.{chain_name}.executor", "is the cold wallet")
+    # The contracts the hot wallet owns (owned.py): the executors and the desk's own.
+    owned_contracts, problems = owned.owned_contracts(
+        strategies, wallet.get("owned_contracts"), "wallet.owned_contracts"
+    )
+    c.problems += problems
+    for contract in owned_contracts:
+        if contract["chain"] not in chains:
+            c.problem(
+                "wallet.owned_contracts", f"{contract['address']} is on {contract['chain']!r}, not a configured chain"
+            )
 
     secrets = Secrets(
         api_token=environ.get("MEV_API_TOKEN", ""),
@@ -435,6 +448,7 @@ def parse_config(
         success_rate_window=window,
         strategies={name: dict(value) if isinstance(value, dict) else {} for name, value in strategies.items()},
         arb=arb,
+        owned_contracts=tuple(owned_contracts),
         secrets=secrets,
         stop_file=stop_file,
         source=source,

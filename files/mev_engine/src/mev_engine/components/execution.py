@@ -21,7 +21,9 @@
     fee already used for that nonce, its gas from eth_estimateGas (Arbitrum's includes the
     L1 calldata). The max-gas-price cap does not apply to cancels.
   - withdraw: refused while trading is enabled and to any address but wallet.cold_wallet.
-    Sends balance - (gas limit x max fee + value of every open transaction) - the transfer's
+    First empties the contracts the hot wallet owns on the chain (config owned_contracts: the
+    executor and the desk's own, owned.py): each listed token's whole balance and the ETH balance,
+    moved by the contract's owner calls straight to the cold wallet. Then sends balance - (gas limit x max fee + value of every open transaction) - the transfer's
     fee, priced by the chain's fee family (fees.py, by chain id): gas from eth_estimateGas, a
     type-2 transaction whose max fee equals its priority fee (exact on Ethereum-like chains),
     the L1 data fee quoted by the GasPriceOracle predeploy on OP-stack chains and the gas
@@ -38,17 +40,18 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
-from mev_engine import streams
+from mev_engine import owned, streams
 from mev_engine.config import EngineConfig
 from mev_engine.db import Database
 from mev_engine.fees import (
+    ARBITRUM,
     GAS_PRICE_ORACLE,
     MARGIN_PERCENT,
     OP_STACK,
@@ -57,6 +60,7 @@ from mev_engine.fees import (
     get_l1_fee_calldata,
     price_per_gas,
     transfer_fee,
+    with_margin,
 )
 from mev_engine.keystore import load_account
 from mev_engine.nonce import NonceManager
@@ -175,15 +179,15 @@ class Executor:
             )
         return max_fee, priority
 
-    def quote(self, chain: str, to: str, value: int, nonce: int, l1_fee: bool = True) -> TransferFee:
-        """What a transfer of `value` to `to` costs on `chain` (fees.py); the OP-stack L1 data fee
-        is quoted for the signed transfer unless not `l1_fee` (a cancel moves no value)."""
+    def quote(self, chain: str, to: str, value: int, nonce: int, l1_fee: bool = True, data: str = "0x") -> TransferFee:
+        """What a transfer of `value` to `to` (a call with `data`) costs on `chain` (fees.py); the
+        OP-stack L1 data fee is quoted for the signed transaction unless not `l1_fee` (a cancel moves
+        no value)."""
         wallet = self.wallets[chain]
         client = wallet.client
         family = fee_family(wallet.chain_id)
-        estimate = int(
-            client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}]), 16
-        )
+        request = {"from": self.address, "to": to, "value": hex(min(value, 1)), "data": data}
+        estimate = int(client.call("eth_estimateGas", [request]), 16)
         block = client.call("eth_getBlockByNumber", ["latest", False])
         base = block.get("baseFeePerGas")
         gas_price = int(client.call("eth_gasPrice"), 16) if base is None else 0
@@ -195,6 +199,7 @@ class Executor:
         unsigned: dict[str, Any] = {
             "to": to,
             "value": value,
+            "data": data,
             "nonce": nonce,
             "chainId": wallet.chain_id,
             **fee.fields(),
@@ -509,6 +514,44 @@ class Executor:
                 log.warning("%s: cancelling nonce %d with %s", name, nonce, tx_hash)
         return done, failed
 
+    def withdraw_owned(self, chain: str) -> tuple[list[dict[str, Any]], int]:
+        """Empty the contracts the hot wallet owns on `chain` (owned.py: the executor, the desk's
+        own) into the cold wallet: each listed token's balance and the ETH balance, one owner call
+        each, sent and followed like any transaction. Returns (the calls, the fees they reserve)."""
+        client = self.wallets[chain].client
+        cold = self.config.cold_wallet
+        calls: list[tuple[str, str | None, int, str]] = []
+        for contract in self.config.owned_contracts:
+            if contract["chain"] != chain:
+                continue
+            address = contract["address"]
+            for token in contract["tokens"]:
+                answer = client.call(
+                    "eth_call", [{"to": token, "data": owned.calldata(keccak, owned.BALANCE_OF, address)}, "latest"]
+                )
+                amount = owned.word(answer, f"{chain}: balanceOf({address}) of token {token}")
+                if amount:
+                    data = owned.calldata(keccak, contract["withdraw_token"], token, cold, amount)
+                    calls.append((address, token, amount, data))
+            amount = client.balance(address, "latest") if contract["withdraw_eth"] else 0
+            if amount:
+                calls.append((address, None, amount, owned.calldata(keccak, contract["withdraw_eth"], cold, amount)))
+        moved: list[dict[str, Any]] = []
+        reserved = 0
+        for address, token, amount, data in calls:
+            fee = self.quote(chain, address, 0, client.nonce(self.address, "pending"), data=data)
+            if fee.family != ARBITRUM:  # the estimate is exact for a transfer, not for a call
+                fee = replace(fee, gas=with_margin(fee.gas, MARGIN_PERCENT))
+            tx_hash, nonce = self.send(chain, {"to": address, "value": 0, "data": data, **fee.fields()})
+            price = fee.price_per_gas
+            self.track(Sent(chain, tx_hash, nonce, fee.gas, price, price, 0, "withdraw", time.time()))
+            self.db.insert_transaction(chain, tx_hash, self.address, address, nonce, fee.gas, price, price, 0, None)
+            log.warning("%s: withdrawing %s %s from %s to cold wallet %s in %s", chain, amount,
+                        token or "wei", address, cold, tx_hash)  # fmt: skip
+            moved.append({"contract": address, "token": token, "amount": str(amount), "tx_hash": tx_hash})
+            reserved += fee.l1_fee  # the L2 gas is in the open-transaction reserve, the L1 fee is not
+        return moved, reserved
+
     def withdraw(self, chain: str, to: str | None) -> dict[str, Any]:
         if chain not in self.wallets:
             raise CommandError(f"chain {chain!r} is not configured", 400)
@@ -517,10 +560,11 @@ class Executor:
             raise CommandError(f"withdrawals go only to the configured cold wallet {cold}, not {to}", 403)
         if read_state(self.redis).enabled:
             raise CommandError("trading is enabled: disable it (or emergency-stop) before withdrawing", 409)
+        contracts, l1_reserve = self.withdraw_owned(chain)
         client = self.wallets[chain].client
         latest = client.nonce(self.address, "latest")
         with self.lock:
-            reserve = sum(
+            reserve = l1_reserve + sum(
                 s.gas_limit * s.max_fee + s.value
                 for s in self.inflight.values()
                 if s.chain == chain and s.nonce >= latest
@@ -528,7 +572,10 @@ class Executor:
         balance = client.balance(self.address, "latest")
         fee = self.quote(chain, cold, max(balance - reserve, 0), client.nonce(self.address, "pending"))
         amount = balance - reserve - fee.reserved
+        result: dict[str, Any] = {"chain": chain, "to": cold, "contracts": contracts, "fee_family": fee.family}
         if amount <= 0:
+            if contracts:  # the contracts were emptied: only the hot wallet had nothing to give
+                return {**result, "tx_hash": None, "amount_wei": "0", "fee_wei": "0", "l1_fee_wei": "0", "nonce": None}
             raise CommandError(
                 f"{streams.NOTHING_TO_WITHDRAW} on {chain}: balance {balance} wei, "
                 f"open-transaction reserve {reserve} wei, fee {fee.reserved} wei",
@@ -540,12 +587,10 @@ class Executor:
         self.db.insert_transaction(chain, tx_hash, self.address, cold, nonce, fee.gas, price, price, amount, None)
         log.warning("%s: withdrawing %s wei to cold wallet %s in %s", chain, amount, cold, tx_hash)
         return {
-            "chain": chain,
+            **result,
             "tx_hash": tx_hash,
-            "to": cold,
             "amount_wei": str(amount),
             "fee_wei": str(fee.reserved),
-            "fee_family": fee.family,
             "l1_fee_wei": str(fee.l1_fee),
             "nonce": nonce,
         }

@@ -75,9 +75,8 @@ def normalize(entry: Any, where: str) -> tuple[dict[str, Any], list[str]]:
         match = _SIGNATURE.match(signature) if isinstance(signature, str) else None
         got = tuple(t for t in match.group(1).split(",") if t) if match else None
         if got != types:
-            problems.append(
-                f"{where}.{call} must be a function signature taking ({', '.join(types)}), got {signature!r}"
-            )
+            wanted = ", ".join(types)
+            problems.append(f"{where}.{call} must be a function signature taking ({wanted}), got {signature!r}")
         out[call] = signature
     return out, problems
 

@@ -23,7 +23,8 @@
   - withdraw: refused while trading is enabled and to any address but wallet.cold_wallet.
     First empties the contracts the hot wallet owns on the chain (config owned_contracts: the
     executor and the desk's own, owned.py): each listed token's whole balance and the ETH balance,
-    moved by the contract's owner calls straight to the cold wallet. Then sends balance - (gas limit x max fee + value of every open transaction) - the transfer's
+    moved by the contract's owner calls straight to the cold wallet. Then sends
+    balance - (gas limit x max fee + value of every open transaction) - the transfer's
     fee, priced by the chain's fee family (fees.py, by chain id): gas from eth_estimateGas, a
     type-2 transaction whose max fee equals its priority fee (exact on Ethereum-like chains),
     the L1 data fee quoted by the GasPriceOracle predeploy on OP-stack chains and the gas

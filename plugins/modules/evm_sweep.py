@@ -32,6 +32,13 @@ description:
     42170, 421614) the node's estimate (which includes the L1 calldata gas) gets
     O(fee_margin_percent) on top. What the reserve did not spend stays behind; when more than
     O(dust_wei) does, the module sweeps once more, and fails when it still does.
+  - With O(contracts), the contracts the address owns on each chain (the reference executor, a
+    desk's own; module_utils/owned_contracts.py) come first. O(contracts_withdraw=true) moves each
+    listed token's whole balance and the ETH balance to O(to) with the contract's owner calls, and
+    reads them again (zero, or the module fails). O(contracts_new_owner) hands each one over with
+    its C(transfer_ownership) call and reads C(owner()) back - the key rotation's check that the new
+    key owns it before the old key is retired. A contract whose C(owner()) is neither the address
+    of O(keystore) nor O(contracts_new_owner) fails the run, naming its owner.
   - Idempotent and safe to re-run after an interruption. Pending nonces without
     O(cancel_pending) (a sweep sent by a run that was killed) are waited for, not sent twice; a
     balance of zero, or too small to pay a transfer's fee (C(dust)), is not a change.
@@ -104,6 +111,26 @@ options:
         sweeps once more, then fails naming the amount.
     type: int
     default: 100000000000000
+  contracts:
+    description:
+      - Contracts owned by the address of O(keystore) - chain (a name in O(chains)), address, tokens,
+        and the calls withdraw_token, withdraw_eth, transfer_ownership and owner as Solidity
+        signatures (the reference executor's by default; module_utils/owned_contracts.py). The
+        mev_engine role's list is C(mev_engine_strategies | mevops.infra.owned_contracts(mev_engine_owned_contracts)),
+        as the emergency and key_rotation roles pass it.
+      - Entries of chains not in O(chains) are ignored.
+    type: list
+    elements: dict
+    default: []
+  contracts_withdraw:
+    description: Empty O(contracts) (listed tokens and ETH) into O(to) before the sweep.
+    type: bool
+    default: false
+  contracts_new_owner:
+    description:
+      - Hand O(contracts) over to this address (after O(contracts_withdraw), before the sweep) and
+        check C(owner()) on chain. The zero and burn addresses are refused.
+    type: str
   receipt_timeout:
     description: Seconds to wait for each chain's pending nonces and for each receipt.
     type: float
@@ -163,7 +190,10 @@ chains:
       remainder was above O(dust_wei)), remaining_wei after, cancelled (nonce, tx_hash, replaced -
       the hash it outbid or null), waited_nonces (pending nonces that were waited for, not
       replaced) and journaled_nonces (those of them that were this module's own, from O(journal),
-      rebroadcast and waited for). Amounts are integers in wei.
+      rebroadcast and waited for) and contracts (one item per owner call - contract, action
+      C(withdraw_token), C(withdraw_eth) or C(transfer_ownership), token, amount_wei, to, tx_hash (null
+      in check mode), and owner as read after a transfer of ownership; an item with action
+      C(owned_by_new_owner) for a contract handed over by an earlier run). Amounts are integers in wei.
   returned: always
   type: list
   elements: dict
@@ -177,9 +207,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.mevops.infra.plugins.module_utils import owned_contracts
 from ansible_collections.mevops.infra.plugins.module_utils.addresses import is_burn_address
 from ansible_collections.mevops.infra.plugins.module_utils.common_args import evm_chains_common_argument_spec
 from ansible_collections.mevops.infra.plugins.module_utils.evm_fees import (
+    ARBITRUM,
     DUST_WEI,
     GAS_PRICE_ORACLE,
     MARGIN_PERCENT,
@@ -188,6 +220,7 @@ from ansible_collections.mevops.infra.plugins.module_utils.evm_fees import (
     get_l1_fee_calldata,
     price_per_gas,
     transfer_fee,
+    with_margin,
 )
 from ansible_collections.mevops.infra.plugins.module_utils.jsonrpc import (
     JsonRpcClient,
@@ -322,12 +355,11 @@ class Chain:
             tip = gas_price - base
         return price_per_gas(base, tip, gas_price)
 
-    def quote(self, nonce, to, value):
-        """TransferFee of sending `value` to `to` (None: this address) with `nonce`."""
+    def quote(self, nonce, to, value, data="0x"):
+        """TransferFee of sending `value` to `to` (None: this address) with `nonce` (a call: `data`)."""
         to = self.address if to is None else to
-        estimate = hex_to_int(
-            self.client.call("eth_estimateGas", [{"from": self.address, "to": to, "value": hex(min(value, 1))}])
-        )
+        request = {"from": self.address, "to": to, "value": hex(min(value, 1)), "data": data}
+        estimate = hex_to_int(self.client.call("eth_estimateGas", [request]))
         price, legacy = self.price()
         margin = self.module.params["fee_margin_percent"]
         fee = transfer_fee(self.family, estimate, price, legacy=legacy, margin_percent=margin)
@@ -336,7 +368,7 @@ class Chain:
         # The L1 data fee of this very transaction, as the GasPriceOracle predeploy quotes it.
         answer = self.client.call(
             "eth_call",
-            [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(self.sign(nonce, to, value, fee))}, "latest"],
+            [{"to": GAS_PRICE_ORACLE, "data": get_l1_fee_calldata(self.sign(nonce, to, value, fee, data))}, "latest"],
         )
         if not isinstance(answer, str) or len(answer) < 66:
             raise SweepError(
@@ -362,14 +394,16 @@ class Chain:
                     found[int(nonce)] = (tx.get("hash"), hex_to_int(fee))
         return found
 
-    def sign(self, nonce, to, value, fee):
+    def sign(self, nonce, to, value, fee, data="0x"):
         tx = {"chainId": self.chain_id, "nonce": nonce, "to": self.address if to is None else to, "value": value}
+        if data != "0x":
+            tx["data"] = data
         signed = Account.sign_transaction({**tx, **fee.fields()}, self._key)
         return bytes(getattr(signed, "raw_transaction", None) or signed.rawTransaction)
 
-    def send(self, nonce, to, value, fee, kind):
+    def send(self, nonce, to, value, fee, kind, *, data="0x"):
         """Sign, record in the journal (fsynced), then broadcast; returns the hash."""
-        raw = self.sign(nonce, to, value, fee)
+        raw = self.sign(nonce, to, value, fee, data)
         tx_hash = "0x" + keccak(raw).hex()
         self.journal.record(self.chain_id, nonce, tx_hash, raw, kind)
         answer = self.client.call("eth_sendRawTransaction", ["0x" + raw.hex()])
@@ -386,6 +420,23 @@ class Chain:
                 known in text for known in ("already known", "already imported", "nonce too low", "underpriced")
             ):
                 raise SweepError(f"cannot rebroadcast the journal's {item['kind']} {item['tx_hash']}: {exc}") from None
+
+    def read(self, to, data, what):
+        """The first word of an eth_call's answer (SweepError when there is none)."""
+        try:
+            return owned_contracts.word(self.client.call("eth_call", [{"to": to, "data": data}, "latest"]), what)
+        except ValueError as exc:
+            raise SweepError(str(exc)) from None
+
+    def call(self, contract, data, kind):
+        """Send an owner call of `contract` and wait for its receipt; returns its hash."""
+        nonce = self.nonce("pending")
+        fee = self.quote(nonce, contract, 0, data)
+        if self.family != ARBITRUM:  # an estimate is exact for a transfer, not for a call
+            fee = dataclasses.replace(fee, gas=with_margin(fee.gas, self.module.params["fee_margin_percent"]))
+        tx_hash = self.send(nonce, contract, 0, fee, kind, data=data)
+        self.receipt(tx_hash, f"{kind} of {contract}")
+        return tx_hash
 
     def receipt(self, tx_hash, what):
         deadline = time.monotonic() + self.module.params["receipt_timeout"]
@@ -461,10 +512,98 @@ def settle_pending(module, chain, entry):
         chain.wait_nonces(chain.nonce("latest"), pending)
 
 
+def read_owner(chain, contract):
+    data = owned_contracts.calldata(keccak, contract["owner"])
+    what = f"{contract['owner']} of {contract['address']} on {chain.name}"
+    return "0x" + format(chain.read(contract["address"], data, what), "040x")
+
+
+def empty_contract(module, chain, contract):
+    """Move the contract's listed tokens and ETH to `to`, then check that nothing stays."""
+    params, address = module.params, contract["address"]
+    balance_of = owned_contracts.calldata(keccak, owned_contracts.BALANCE_OF, address)
+
+    def holdings():
+        found = [
+            (t, chain.read(t, balance_of, f"balanceOf({address}) of token {t} on {chain.name}"))
+            for t in contract["tokens"]
+        ]
+        if contract["withdraw_eth"]:
+            found.append((None, hex_to_int(chain.client.call("eth_getBalance", [address, "latest"]))))
+        return [(token, amount) for token, amount in found if amount]
+
+    done = []
+    for token, amount in holdings():
+        if token is None:
+            action, call = (
+                "withdraw_eth",
+                owned_contracts.calldata(keccak, contract["withdraw_eth"], params["to"], amount),
+            )
+        else:
+            signature = contract["withdraw_token"]
+            action, call = "withdraw_token", owned_contracts.calldata(keccak, signature, token, params["to"], amount)
+        item = {
+            "contract": address,
+            "action": action,
+            "token": token,
+            "amount_wei": amount,
+            "to": params["to"],
+            "tx_hash": None,
+        }
+        if not module.check_mode:
+            item["tx_hash"] = chain.call(address, call, action)
+        done.append(item)
+    left = [] if module.check_mode or not done else holdings()
+    if left:
+        what = ", ".join(f"{amount} of {token or 'wei'}" for token, amount in left)
+        raise SweepError(f"{address} on {chain.name} still holds {what} after its withdrawals")
+    return done
+
+
+def hand_over(module, chain, contract, new_owner):
+    """transfer_ownership(new_owner), then owner() read back."""
+    address = contract["address"]
+    item = {"contract": address, "action": "transfer_ownership", "owner": new_owner, "tx_hash": None}
+    if not module.check_mode:
+        call = owned_contracts.calldata(keccak, contract["transfer_ownership"], new_owner)
+        item["tx_hash"] = chain.call(address, call, "transfer_ownership")
+        item["owner"] = read_owner(chain, contract)
+        if not same(item["owner"], new_owner):
+            raise SweepError(
+                f"{contract['owner']} of {address} on {chain.name} is {item['owner']} after {item['tx_hash']}, "
+                f"not {new_owner}"
+            )
+    return item
+
+
+def contract_steps(module, chain, contracts):
+    """Empty (contracts_withdraw) and hand over (contracts_new_owner) the contracts on this chain."""
+    new_owner = module.params["contracts_new_owner"]
+    done = []
+    for contract in contracts:
+        owner = read_owner(chain, contract)
+        if new_owner and same(owner, new_owner):  # handed over by an earlier run
+            done.append({"contract": contract["address"], "action": "owned_by_new_owner", "owner": new_owner,
+                         "tx_hash": None})  # fmt: skip
+            continue
+        if not same(owner, chain.address):
+            raise SweepError(
+                f"{contract['owner']} of {contract['address']} on {chain.name} is {owner}, not {chain.address}: "
+                "this key cannot move it"
+            )
+        if module.params["contracts_withdraw"]:
+            done += empty_contract(module, chain, contract)
+        if new_owner:
+            done.append(hand_over(module, chain, contract, new_owner))
+    return done
+
+
 def work(module, chain):
     params = module.params
     entry = {"chain": chain.name, "cancelled": [], "waited_nonces": [], "tx_hash": None, "swept_wei": 0, "fee_wei": 0}
     settle_pending(module, chain, entry)
+    mine = [c for c in module.params["_contracts"] if c["chain"] == chain.name]
+    entry["contracts"] = contract_steps(module, chain, mine)
     balance = chain.balance()
     entry.update(chain_id=chain.chain_id, fee_family=chain.family, balance_wei=balance, remaining_wei=balance)
     entry.update(l1_fee_wei=0, tx_hashes=[])
@@ -511,6 +650,17 @@ def check_params(module):
     params = module.params
     if not params["sweep"] and not params["cancel_pending"]:
         module.fail_json(msg="nothing to do: set sweep=true, cancel_pending=true or both")
+    contracts, problems = owned_contracts.owned_contracts({}, params["contracts"], "contracts")
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    params["_contracts"] = contracts
+    if params["contracts_withdraw"] and not params["to"]:
+        module.fail_json(msg="contracts_withdraw=true needs to (where the contracts' balances go)")
+    new_owner = params["contracts_new_owner"]
+    if new_owner is not None and not (isinstance(new_owner, str) and len(new_owner) == 42 and new_owner[:2] == "0x"):
+        module.fail_json(msg=f"contracts_new_owner must be an address (0x and 40 hex digits), got {new_owner!r}")
+    if is_burn_address(new_owner):
+        module.fail_json(msg=f"refusing to hand the contracts to {new_owner}: the zero or a burn address")
     if params["fee_bump_percent"] < 10:
         module.fail_json(
             msg=f"fee_bump_percent must be at least 10 (nodes refuse less), got {params['fee_bump_percent']}"
@@ -519,7 +669,7 @@ def check_params(module):
         if params[name] < 0:
             module.fail_json(msg=f"{name} must be 0 or more, got {params[name]}")
     to = params["to"]
-    if params["sweep"]:
+    if params["sweep"] or params["contracts_withdraw"]:
         if not (isinstance(to, str) and len(to) == 42 and to.startswith("0x")):
             module.fail_json(msg=f"to must be an address (0x and 40 hex digits), got {to!r}")
         if is_burn_address(to):
@@ -561,6 +711,9 @@ def main():
             "fee_margin_percent": {"type": "int", "default": MARGIN_PERCENT},
             "dust_wei": {"type": "int", "default": DUST_WEI},
             "journal": {"type": "path"},
+            "contracts": {"type": "list", "elements": "dict", "default": []},
+            "contracts_withdraw": {"type": "bool", "default": False},
+            "contracts_new_owner": {"type": "str"},
             "lock_timeout": {"type": "float", "default": 600},
             "receipt_timeout": {"type": "float", "default": 120},
             "poll_interval": {"type": "float", "default": 0.5},
@@ -592,7 +745,12 @@ def main():
                 module.fail_json(msg=f"{where}: {exc}", address=address, chains=results)
     finally:
         journal.unlock()
-    changed = any(r["state"] in ("swept", "would_sweep") or r["cancelled"] for r in results)
+    changed = any(
+        r["state"] in ("swept", "would_sweep")
+        or r["cancelled"]
+        or any(c["action"] != "owned_by_new_owner" for c in r["contracts"])
+        for r in results
+    )
     module.exit_json(changed=changed, address=address, chains=results)
 
 

@@ -105,6 +105,18 @@ def emergency_cancel_line(api: Mapping[str, Any], host: Mapping[str, Any] | None
     return f"FAILED: {api.get('msg', 'no answer')}"
 
 
+def _contracts_part(items: Sequence[Mapping[str, Any]] | None) -> str:
+    """', from <contract>: <amount> <token> tx <hash>, ...' for the owned contracts' withdrawals
+    (the engine's `contracts`: amount; evm_sweep's: amount_wei and action)."""
+    moved = [i for i in items or [] if i.get("action", "withdraw") in ("withdraw", "withdraw_token", "withdraw_eth")]
+    return "".join(
+        f", from {i['contract']} {i.get('amount', i.get('amount_wei'))} "
+        + (f"of token {i['token']}" if i.get("token") else "wei")
+        + (f" tx {i['tx_hash']}" if i.get("tx_hash") else "")
+        for i in moved
+    )
+
+
 def emergency_withdraw_line(
     api: Sequence[Mapping[str, Any]] | None,
     host: Mapping[str, Any] | None,
@@ -119,6 +131,7 @@ def emergency_withdraw_line(
         swept = "".join(
             f" {c['chain']} {c['state']} {_eth(c['swept_wei'])} ETH"
             + (f" tx {c['tx_hash']}" if c.get("tx_hash") else "")
+            + _contracts_part(c.get("contracts"))
             + f", left {c['remaining_wei']} wei;"
             for c in host["chains"]
         )
@@ -134,7 +147,8 @@ def emergency_withdraw_line(
         w = r["withdrawal"]
         family = f" ({w['fee_family']})" if w.get("fee_family") else ""
         stays = f", left {remaining[name]} wei" if name in remaining else ""
-        return f" {name} {_eth(w['amount_wei'])} ETH tx {w['tx_hash']}{family}{stays};"
+        sent = f" tx {w['tx_hash']}" if w.get("tx_hash") else ""
+        return f" {name} {_eth(w['amount_wei'])} ETH{sent}{family}{_contracts_part(w.get('contracts'))}{stays};"
 
     unread = f" (what stays behind not read: {left.get('msg', '?')})" if left.get("failed") else ""
     return f"API to {to}: {''.join(chain_line(r) for r in api or [])}{unread}"

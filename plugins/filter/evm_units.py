@@ -1,7 +1,7 @@
 # Copyright: mevops.infra developers
 # Apache License 2.0 (see galaxy.yml)
-"""Filters for EVM amounts and addresses: wei <-> ETH (exact), EIP-55 checksummed addresses and
-why an address cannot be a withdrawal target."""
+"""Filters for EVM amounts and addresses: wei <-> ETH (exact), EIP-55 checksummed addresses,
+why an address cannot be a withdrawal target, and the contracts the hot wallet owns."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mevops.infra.plugins.module_utils import owned_contracts as _owned
 from ansible_collections.mevops.infra.plugins.module_utils import units
 from ansible_collections.mevops.infra.plugins.module_utils.addresses import wallet_problem as _wallet_problem
 from ansible_collections.mevops.infra.plugins.plugin_utils.deps import require
@@ -44,6 +45,15 @@ def wallet_problem(value: Any, variable: str) -> str:
     return _wallet_problem(str(variable), value, checksum_address) or ""
 
 
+def owned_contracts(strategies: Any, listed: Any = None, variable: str = "mev_engine_owned_contracts") -> list:
+    """Every contract the hot wallet owns: the reference strategy's executors in `strategies`
+    (engine.yml's section) and the `listed` ones, each with its calls (module_utils/owned_contracts.py)."""
+    found, problems = _owned.owned_contracts(strategies, listed, str(variable))
+    if problems:
+        raise AnsibleFilterError("owned_contracts: " + "; ".join(problems))
+    return found
+
+
 class FilterModule:
     """EVM unit and address filters."""
 
@@ -53,4 +63,5 @@ class FilterModule:
             "eth_to_wei": eth_to_wei,
             "checksum_address": checksum_address,
             "wallet_problem": wallet_problem,
+            "owned_contracts": owned_contracts,
         }

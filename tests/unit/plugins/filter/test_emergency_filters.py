@@ -133,3 +133,21 @@ def test_withdraw_line_says_what_stays_behind_read_from_the_chains():
     )
     unread = emergency_withdraw_line(api, {"skipped": True}, "0xc", {"failed": True, "msg": "base: no RPC"})
     assert unread.endswith("(op-stack); b nothing to withdraw; (what stays behind not read: base: no RPC)")
+
+
+def test_withdraw_line_names_the_owned_contracts_emptied():
+    api = [{"item": {"name": "base"}, "withdrawal": {"amount_wei": 0, "tx_hash": None, "contracts": [
+        {"contract": "0xe", "token": "0xt", "amount": "5", "tx_hash": "0x3"},
+        {"contract": "0xe", "token": None, "amount": "7", "tx_hash": "0x4"}]}}]  # fmt: skip
+    assert emergency_withdraw_line(api, {"skipped": True}, "0xc") == (
+        "API to 0xc:  base 0 ETH, from 0xe 5 of token 0xt tx 0x3, from 0xe 7 wei tx 0x4;"
+    )
+    host = {"chains": [{"chain": "a", "state": "swept", "swept_wei": 10**18, "tx_hash": "0x2", "remaining_wei": 9,
+                        "contracts": [
+                            {"contract": "0xe", "action": "withdraw_token", "token": "0xt", "amount_wei": 5,
+                             "tx_hash": "0x5"},
+                            {"contract": "0xe", "action": "transfer_ownership", "tx_hash": "0x6"}]}]}  # fmt: skip
+    assert emergency_withdraw_line([], host, "0xc") == (
+        "API did not answer; on the host with the keystore to 0xc:  a swept 1 ETH tx 0x2,"
+        " from 0xe 5 of token 0xt tx 0x5, left 9 wei;"
+    )

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from eth_account import Account
+from eth_utils import keccak
 
 ENGINE_HOST = "mevops-devnet-engine"
 
@@ -127,6 +129,76 @@ class PausedMining:
             self.miner.halt.set()
             self.miner.join(timeout=10)
         self.devnet.rpc(self.chain, "evm_setIntervalMining", [1])
+
+
+# ------------------------------------------------------------- the executors the hot wallet owns
+
+ENGINE_YML = "/etc/mev/engine.yml"
+INVENTORY = 10 * WEI  # the base-token inventory each executor starts with (devnet_contracts.py)
+EXECUTOR_ETH = 3 * WEI
+
+
+def calldata(signature: str, *args: Any) -> str:
+    words = "".join((int(a, 16) if isinstance(a, str) else int(a)).to_bytes(32, "big").hex() for a in args)
+    return "0x" + keccak(text=signature)[:4].hex() + words
+
+
+def read_word(devnet: Any, chain: str, to: str, signature: str, *args: Any) -> int:
+    return int(devnet.rpc(chain, "eth_call", [{"to": to, "data": calldata(signature, *args)}, "latest"]), 16)
+
+
+def owner_of(devnet: Any, chain: str, contract: str) -> str:
+    return "0x" + format(read_word(devnet, chain, contract, "owner()"), "040x")
+
+
+def executors(devnet: Any) -> dict[str, tuple[str, str]]:
+    """chain -> (executor, base token), as the engine runs with them (its engine.yml on the host)."""
+    document = yaml.safe_load(devnet.exec(ENGINE_HOST, "cat", ENGINE_YML).stdout)
+    chains = document["strategies"]["v2_cross_pool_arb"]["chains"]
+    found = {name: (c["executor"], c["base_token"]) for name, c in chains.items()}
+    assert sorted(found) == sorted(c["name"] for c in devnet.chains()), f"not an executor on every chain: {found}"
+    return found
+
+
+def transact(devnet: Any, chain: str, sender: str, to: str, data: str, *, impersonate: bool = False) -> None:
+    """A transaction from an unlocked (anvil's) or impersonated account, waited for."""
+    if impersonate:
+        devnet.rpc(chain, "anvil_impersonateAccount", [sender])
+    try:
+        tx_hash = devnet.rpc(chain, "eth_sendTransaction", [{"from": sender, "to": to, "data": data}])
+    finally:
+        if impersonate:
+            devnet.rpc(chain, "anvil_stopImpersonatingAccount", [sender])
+    deadline = time.monotonic() + 30
+    while (receipt := devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash])) is None:
+        assert time.monotonic() < deadline, f"{chain}: {tx_hash} not mined"
+        time.sleep(0.3)
+    assert receipt["status"] == "0x1", f"{chain}: {tx_hash} reverted"
+
+
+def stock_executors(devnet: Any, eth: int) -> dict[str, dict[str, Any]]:
+    """Each executor back to INVENTORY base tokens (minted by anvil's first account) and `eth` wei;
+    returns what each one holds: {chain: {executor, token, tokens, eth}}."""
+    held = {}
+    for chain, (executor, token) in executors(devnet).items():
+        have = read_word(devnet, chain, token, "balanceOf(address)", executor)
+        if have < INVENTORY:
+            dev = devnet.rpc(chain, "eth_accounts")[0]
+            transact(devnet, chain, dev, token, calldata("mint(address,uint256)", executor, INVENTORY - have))
+        devnet.rpc(chain, "anvil_setBalance", [executor, hex(eth)])
+        tokens = read_word(devnet, chain, token, "balanceOf(address)", executor)
+        held[chain] = {"executor": executor, "token": token, "tokens": tokens, "eth": eth}
+    return held
+
+
+def hand_back(devnet: Any, owner: str) -> None:
+    """Every executor back to `owner` (after a rotation handed them over), by impersonating its owner."""
+    for chain, (executor, _token) in executors(devnet).items():
+        current = owner_of(devnet, chain, executor)
+        if current.lower() != owner.lower():
+            data = calldata("transferOwnership(address)", owner)
+            transact(devnet, chain, current, executor, data, impersonate=True)
+        assert owner_of(devnet, chain, executor).lower() == owner.lower()
 
 
 def wait_ready(devnet: Any, timeout: float = 120) -> None:
@@ -246,16 +318,19 @@ STEPS = "stop_trading,cancel_pending,withdraw"
 
 @pytest.fixture
 def funded(devnet_ready):
-    """Trading on, the hot wallet holding FUNDS on every chain; restored afterwards."""
+    """Trading on, the hot wallet holding FUNDS and each executor its token inventory and EXECUTOR_ETH
+    on every chain; restored afterwards (the executors' inventory minted again)."""
     devnet = devnet_ready
     account = hot_account(devnet)
     before = {c["name"]: balance(devnet, c["name"], account.address) for c in devnet.chains()}
     set_balance(devnet, account.address, FUNDS)
+    stock_executors(devnet, EXECUTOR_ETH)
     status, body = devnet.api("POST", "/api/v1/trading/enable", {"reason": "integration test"})
     assert status == 200, body
     settle(devnet, account)
     yield devnet, account
     restore_engine(devnet, funds={account.address: max(before.values())})
+    stock_executors(devnet, 0)
 
 
 def settle(devnet, account, quiet: float = 6, timeout: float = 90) -> None:
@@ -285,13 +360,23 @@ def assert_emptied(devnet, chain, address):
         assert left <= FEES.DUST_WEI, f"{chain} ({family}): {left} wei left in {address}, above dust"
 
 
-def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
+def check_emptied(devnet, account, cold, cold_before, *, originals, chain, held):
+    """Hot wallet at most dust, executors at zero, the cold wallet credited by exactly the executors'
+    tokens and ETH plus the hot wallet's funds less fees, all read from the chains."""
     for c in devnet.chains():
-        name = c["name"]
+        name, executor = c["name"], held[c["name"]]
         latest, pending = nonces(devnet, name, account.address)
         assert latest == pending, f"{name}: nonces {latest}..{pending - 1} still pending"
         assert_emptied(devnet, name, account.address)
-        assert balance(devnet, name, cold) - cold_before[name] > FUNDS - WEI // 100, f"{name}: cold wallet not credited"
+        token = executor["token"]
+        assert read_word(devnet, name, token, "balanceOf(address)", executor["executor"]) == 0, f"{name}: tokens stay"
+        assert balance(devnet, name, executor["executor"]) == 0, f"{name}: ETH stays in the executor"
+        credited = read_word(devnet, name, token, "balanceOf(address)", cold) - cold_before[name]["tokens"]
+        assert credited == executor["tokens"], (
+            f"{name}: cold wallet credited {credited} tokens, not {executor['tokens']}"
+        )
+        eth = balance(devnet, name, cold) - cold_before[name]["eth"] - executor["eth"]
+        assert FUNDS - WEI // 100 < eth <= FUNDS, f"{name}: cold wallet credited {eth} wei beside the executor's"
     for tx_hash in originals:
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None, f"{tx_hash} was mined, not replaced"
 
@@ -299,7 +384,11 @@ def check_emptied(devnet, account, cold, cold_before, *, originals, chain):
 def run_emergency(devnet, account, verbosity=0, extra_vars=None):
     chain = devnet.chains()[0]["name"]
     cold = devnet.hostvars(ENGINE_HOST, "mev_engine_cold_wallet")["mev_engine_cold_wallet"]
-    cold_before = {c["name"]: balance(devnet, c["name"], cold) for c in devnet.chains()}
+    held = {name: {"executor": e, "token": t, "tokens": read_word(devnet, name, t, "balanceOf(address)", e),
+                   "eth": balance(devnet, name, e)} for name, (e, t) in executors(devnet).items()}  # fmt: skip
+    cold_before = {name: {"eth": balance(devnet, name, cold),
+                          "tokens": read_word(devnet, name, h["token"], "balanceOf(address)", cold)}
+                   for name, h in held.items()}  # fmt: skip
     with PausedMining(devnet, chain) as mining:
         originals = send_pending(devnet, chain, account, 2)
         assert nonces(devnet, chain, account.address)[1] - nonces(devnet, chain, account.address)[0] == 2
@@ -307,7 +396,7 @@ def run_emergency(devnet, account, verbosity=0, extra_vars=None):
         run = devnet.playbook("emergency.yml", tags=STEPS, verbosity=verbosity,
                               extra_vars={"emergency_reason": "integration test", **(extra_vars or {})})  # fmt: skip
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    check_emptied(devnet, account, cold, cold_before, originals=originals, chain=chain)
+    check_emptied(devnet, account, cold, cold_before, originals=originals, chain=chain, held=held)
     return run
 
 
@@ -319,7 +408,9 @@ def test_emergency_with_the_api_answering(funded):
     report = " ".join(run.stdout.split())
     assert f"{ENGINE_HOST} stop_trading: API: trading enabled -> emergency_stop (called from the controller)" in report
     # The withdrawals' line names each chain's fee family and what stays, read from the chain.
-    assert re.search(r" base [0-9.]+ ETH tx 0x[0-9a-f]{64} \(op-stack\), left \d+ wei;", report), report[-3000:]
+    assert re.search(
+        r" base [0-9.]+ ETH tx 0x[0-9a-f]{64} \(op-stack\), from 0x[0-9a-fA-F]{40} \d+ of token ", report
+    ), report[-3000:]
     secrets = devnet.hostvars(ENGINE_HOST, "mev_engine_api_token", "mev_engine_keystore_password")
     for name, value in [*secrets.items(), ("hot key", account.key.hex().removeprefix("0x"))]:
         assert value not in run.stdout + run.stderr, f"{name} appears in the -vvv output"
@@ -381,19 +472,30 @@ def original_key(devnet_ready):
     before = max(balance(devnet, c["name"], account.address) for c in devnet.chains())
     set_balance(devnet, account.address, 5 * WEI)
     yield devnet, account
+    hand_back(devnet, account.address)  # the rotation handed the executors to the new key
     restore_engine(devnet, keystore=text, funds={account.address: before})
     devnet.exec(ENGINE_HOST, "rm", "-rf", STATE_DIR, f"{KEYSTORE.rsplit('/', 1)[0]}/next.json")
 
 
-def killed_when_swept(devnet, run, log, chain_id, timeout=240):
+def killed_when_swept(devnet, run, log, chain, timeout=240):
     """SIGKILL `run` (ansible-playbook, its output in `log`) once the sweep journal on the engine
-    host holds a sweep on `chain_id`; returns that journal entry."""
+    host holds a sweep on `chain` (mining paused there); returns that journal entry. The executor's
+    transfer of ownership comes first: it is mined by hand (a block holding it alone) when the
+    journal holds it without a receipt, so the sweep can follow."""
+    chain_id = int(devnet.rpc(chain, "eth_chainId"), 16)
     deadline = time.monotonic() + timeout
     while True:
         found = devnet.exec(ENGINE_HOST, "cat", JOURNAL, check=False)
         if found.returncode == 0:
-            sweeps = [t for t in json.loads(found.stdout)["transactions"]
-                      if t["kind"] == "sweep" and t["chain_id"] == chain_id]  # fmt: skip
+            entries = [t for t in json.loads(found.stdout)["transactions"] if t["chain_id"] == chain_id]
+            sweeps = [t for t in entries if t["kind"] == "sweep"]
+            handing = [t for t in entries if t["kind"] == "transfer_ownership"]
+            if (
+                handing
+                and not sweeps
+                and devnet.rpc(chain, "eth_getTransactionReceipt", [handing[-1]["tx_hash"]]) is None
+            ):
+                devnet.rpc(chain, "evm_mine")
             if sweeps:
                 run.kill()  # SIGKILL: no handler, no cleanup, as when the controller dies
                 run.wait()
@@ -413,12 +515,11 @@ def test_scheduled_rotation_killed_while_its_sweep_is_pending(original_key, tmp_
     assert status == 200, body
     settle(devnet, old)
     chain = devnet.chains()[0]["name"]  # the first chain the sweep works on
-    chain_id = int(devnet.rpc(chain, "eth_chainId"), 16)
     nonce_before = nonces(devnet, chain, old.address)[0]
 
     with PausedMining(devnet, chain) as mining:
         log = tmp_path / "killed-run.log"
-        sweep = killed_when_swept(devnet, devnet.start_playbook("rotate_keys.yml", log, env=env), log, chain_id)
+        sweep = killed_when_swept(devnet, devnet.start_playbook("rotate_keys.yml", log, env=env), log, chain)
         state = json.loads(devnet.exec(ENGINE_HOST, "cat", f"{STATE_DIR}/state.json").stdout)
         assert state["phase"] == "stopped" and state["old_address"] == old.address and state["was_enabled"] is True
         new_address = state["new_address"]
@@ -429,14 +530,18 @@ def test_scheduled_rotation_killed_while_its_sweep_is_pending(original_key, tmp_
         mining.mine_when_replaced([])  # mine whatever is pending from now on
         second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
     assert second.returncode == 0, second.stdout[-5000:] + second.stderr[-2000:]
-    # Exactly one sweep from the old key on that chain: the journaled one, mined, never replaced.
-    assert nonces(devnet, chain, old.address)[0] == nonce_before + 1
+    # Exactly one sweep from the old key on that chain, after its executor's transfer of ownership:
+    # the journaled one, mined, never replaced.
+    assert nonces(devnet, chain, old.address)[0] == nonce_before + 2
     assert devnet.rpc(chain, "eth_getTransactionReceipt", [sweep["tx_hash"]])["status"] == "0x1"
     for c in devnet.chains():
         assert_emptied(devnet, c["name"], old.address)
 
     new = hot_account(devnet)
     assert new.address == new_address
+    # Every executor is the new key's, read from the chains.
+    for name, (executor, _token) in executors(devnet).items():
+        assert owner_of(devnet, name, executor) == new_address.lower(), f"{name}: executor not handed over"
     assert devnet.trading_state() == "enabled", "a scheduled rotation re-enables trading that was on"
     status, metrics = devnet.api("GET", "/metrics")
     assert f'address="{new_address}"' in str(metrics)

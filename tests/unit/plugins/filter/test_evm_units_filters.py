@@ -61,7 +61,5 @@ def test_owned_contracts_names_the_variable_of_a_bad_entry():
     executor = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     strategies = {"v2_cross_pool_arb": {"chains": {"base": {"executor": executor}}}}
     assert [c["address"] for c in owned_contracts(strategies)] == [executor]
-    with pytest.raises(
-        AnsibleFilterError, match=r"mev_engine_owned_contracts\[0\]\.owner must be a function"
-    ):
+    with pytest.raises(AnsibleFilterError, match=r"mev_engine_owned_contracts\[0\]\.owner must be a function"):
         owned_contracts(strategies, [{"chain": "base", "address": executor, "owner": "owner(address)"}])

@@ -23,7 +23,8 @@
   - withdraw: refused while trading is enabled and to any address but wallet.cold_wallet.
     First empties the contracts the hot wallet owns on the chain (config owned_contracts: the
     executor and the desk's own, owned.py): each listed token's whole balance and the ETH balance,
-    moved by the contract's owner calls straight to the cold wallet. Then sends
+    moved by the contract's owner calls straight to the cold wallet, whose receipts it waits for
+    (OWNER_CALL_WAIT_SECONDS; each call's status is in the answer). Then sends
     balance - (gas limit x max fee + value of every open transaction) - the transfer's
     fee, priced by the chain's fee family (fees.py, by chain id): gas from eth_estimateGas, a
     type-2 transaction whose max fee equals its priority fee (exact on Ethereum-like chains),
@@ -136,6 +137,11 @@ class Wallet:
         self.chain_id = chain_id
         self.client = client
         self.nonces = NonceManager(lambda: client.nonce(address, "pending"))
+
+
+# How long a withdrawal waits for the owned contracts' withdrawals before the hot wallet's transfer:
+# a few blocks, well within the API's command timeout (streams.COMMAND_TIMEOUT_SECONDS).
+OWNER_CALL_WAIT_SECONDS = 30.0
 
 
 def bump(value: int, percent: int) -> int:
@@ -551,7 +557,28 @@ class Executor:
                         token or "wei", address, cold, tx_hash)  # fmt: skip
             moved.append({"contract": address, "token": token, "amount": str(amount), "tx_hash": tx_hash})
             reserved += fee.l1_fee  # the L2 gas is in the open-transaction reserve, the L1 fee is not
+        # Their receipts, so that the hot wallet's transfer is priced on what they really cost (a
+        # call's gas limit has a margin); the ones not mined by then stay in the reserve.
+        statuses = self._receipts(chain, [m["tx_hash"] for m in moved], OWNER_CALL_WAIT_SECONDS)
+        for item in moved:
+            item["status"] = statuses[item["tx_hash"]]
+        if all(item["status"] != "pending" for item in moved):
+            reserved = 0
         return moved, reserved
+
+    def _receipts(self, chain: str, hashes: list[str], timeout: float) -> dict[str, str]:
+        """hash -> mined, reverted, or pending when `timeout` passed without its receipt."""
+        client = self.wallets[chain].client
+        found = dict.fromkeys(hashes, "pending")
+        deadline = time.monotonic() + timeout
+        while True:
+            for tx_hash in [h for h, status in found.items() if status == "pending"]:
+                receipt = client.call("eth_getTransactionReceipt", [tx_hash])
+                if receipt:
+                    found[tx_hash] = "mined" if int(receipt.get("status", "0x1"), 16) == 1 else "reverted"
+            if "pending" not in found.values() or time.monotonic() > deadline:
+                return found
+            time.sleep(0.25)
 
     def withdraw(self, chain: str, to: str | None) -> dict[str, Any]:
         if chain not in self.wallets:

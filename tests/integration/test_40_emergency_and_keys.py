@@ -191,6 +191,26 @@ def stock_executors(devnet: Any, eth: int) -> dict[str, dict[str, Any]]:
     return held
 
 
+def head(devnet: Any, chain: str) -> int:
+    return int(devnet.rpc(chain, "eth_blockNumber"), 16)
+
+
+def sent_between(devnet: Any, chain: str, sender: str, to: str, *, since: int) -> int:
+    """Wei that `sender` sent `to` in transactions mined after block `since`, read from the blocks
+    (one JSON-RPC batch)."""
+    url = next(c["http_url"] for c in devnet.chains() if c["name"] == chain)
+    batch = [{"jsonrpc": "2.0", "id": n, "method": "eth_getBlockByNumber", "params": [hex(n), True]}
+             for n in range(since + 1, head(devnet, chain) + 1)]  # fmt: skip
+    status, replies = devnet.http(ENGINE_HOST, "POST", url, json_body=batch, timeout=60)
+    assert status == 200 and isinstance(replies, list), f"{chain}: HTTP {status} {str(replies)[:300]}"
+    return sum(
+        int(tx["value"], 16)
+        for reply in replies
+        for tx in reply["result"]["transactions"]
+        if tx["from"].lower() == sender.lower() and (tx.get("to") or "").lower() == to.lower()
+    )
+
+
 def hand_back(devnet: Any, owner: str) -> None:
     """Every executor back to `owner` (after a rotation handed them over), by impersonating its owner."""
     for chain, (executor, _token) in executors(devnet).items():
@@ -362,7 +382,7 @@ def assert_emptied(devnet, chain, address):
 
 def check_emptied(devnet, account, cold, cold_before, *, originals, chain, held):
     """Hot wallet at most dust, executors at zero, the cold wallet credited by exactly the executors'
-    tokens and ETH plus the hot wallet's funds less fees, all read from the chains."""
+    tokens and ETH plus what the hot wallet's transfers to it carried, all read from the chains."""
     for c in devnet.chains():
         name, executor = c["name"], held[c["name"]]
         latest, pending = nonces(devnet, name, account.address)
@@ -376,7 +396,9 @@ def check_emptied(devnet, account, cold, cold_before, *, originals, chain, held)
             f"{name}: cold wallet credited {credited} tokens, not {executor['tokens']}"
         )
         eth = balance(devnet, name, cold) - cold_before[name]["eth"] - executor["eth"]
-        assert FUNDS - WEI // 100 < eth <= FUNDS, f"{name}: cold wallet credited {eth} wei beside the executor's"
+        sent = sent_between(devnet, name, account.address, cold, since=cold_before[name]["block"])
+        assert eth == sent, f"{name}: cold wallet credited {eth} wei beside the executor's, the hot wallet sent {sent}"
+        assert FUNDS - WEI // 100 < eth <= FUNDS, f"{name}: the hot wallet's transfers carried {eth} of {FUNDS} wei"
     for tx_hash in originals:
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None, f"{tx_hash} was mined, not replaced"
 
@@ -386,7 +408,7 @@ def run_emergency(devnet, account, verbosity=0, extra_vars=None):
     cold = devnet.hostvars(ENGINE_HOST, "mev_engine_cold_wallet")["mev_engine_cold_wallet"]
     held = {name: {"executor": e, "token": t, "tokens": read_word(devnet, name, t, "balanceOf(address)", e),
                    "eth": balance(devnet, name, e)} for name, (e, t) in executors(devnet).items()}  # fmt: skip
-    cold_before = {name: {"eth": balance(devnet, name, cold),
+    cold_before = {name: {"eth": balance(devnet, name, cold), "block": head(devnet, name),
                           "tokens": read_word(devnet, name, h["token"], "balanceOf(address)", cold)}
                    for name, h in held.items()}  # fmt: skip
     with PausedMining(devnet, chain) as mining:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mev_engine.cli import main
-from mev_engine.config import ConfigError, load_config, parse_config, read_env_file
+from mev_engine.config import COMPONENT_SECRETS, ConfigError, load_config, parse_config, read_env_file
 
 HOT = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 COLD = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
@@ -177,3 +177,13 @@ def test_cli_validate_config_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     (tmp_path / "broken.yml").write_text("chains: [\n")
     assert main(["validate-config", "--config", str(tmp_path / "broken.yml"), "--no-secrets"]) == 1
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_a_component_requires_only_its_own_secrets() -> None:
+    redis_only = {"MEV_REDIS_PASSWORD": "r"}
+    assert parse_config(GOOD, redis_only, require_secrets=COMPONENT_SECRETS["detection"]).secrets.api_token == ""
+    with pytest.raises(ConfigError, match="MEV_KEYSTORE_PASSWORD: is not set"):
+        parse_config(GOOD, {"MEV_API_TOKEN": "x" * 40}, require_secrets=COMPONENT_SECRETS["execution"])
+    with pytest.raises(ConfigError, match="MEV_API_TOKEN: is not set"):
+        parse_config(GOOD, {"MEV_KEYSTORE_PASSWORD": "k"}, require_secrets=COMPONENT_SECRETS["monitoring"])
+    assert parse_config(GOOD, {"MEV_KEYSTORE_PASSWORD": "k"}, require_secrets=COMPONENT_SECRETS["execution"])

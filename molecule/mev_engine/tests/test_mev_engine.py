@@ -115,6 +115,23 @@ def test_files_modes_and_owners(host):
     assert host.run("runuser -u mev -- cat /etc/mev/engine.env").rc != 0
 
 
+# What each component's unit gets (the engine's COMPONENT_SECRETS): the keystore password only in
+# mev-execution's environment, the API token only in mev-monitoring's.
+UNIT_SECRETS = {"monitoring": {"MEV_API_TOKEN"}, "detection": set(), "calculation": set(),
+                "execution": {"MEV_KEYSTORE_PASSWORD"}}  # fmt: skip
+
+
+@pytest.mark.parametrize("component", sorted(UNIT_SECRETS))
+def test_each_unit_holds_only_its_own_secrets(host, component):
+    env_file = host.file(f"/etc/mev/engine-{component}.env")
+    assert (env_file.user, env_file.group, env_file.mode) == ("root", "root", 0o600)
+    pid = host.check_output(f"systemctl show -p MainPID --value mev-{component}.service")
+    assert pid != "0", f"mev-{component} is not running"
+    names = {line.split("=", 1)[0] for line in host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()}
+    wanted = UNIT_SECRETS[component]
+    assert names & {"MEV_API_TOKEN", "MEV_KEYSTORE_PASSWORD"} == wanted, (component, sorted(names))
+
+
 def test_config_validates_with_the_engine(host):
     out = host.check_output("/opt/mev/current/venv/bin/mev-engine validate-config --config /etc/mev/engine.yml "
                             "--env-file /etc/mev/engine.env")  # fmt: skip

@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 
 from mev_engine import __version__
-from mev_engine.config import DEFAULT_CONFIG, ConfigError, EngineConfig, load_config
+from mev_engine.config import (
+    COMPONENT_SECRETS,
+    DEFAULT_CONFIG,
+    REQUIRED_SECRETS,
+    ConfigError,
+    EngineConfig,
+    load_config,
+)
 from mev_engine.keystore import KeystoreError
 from mev_engine.preflight import run_preflight
 from mev_engine.runtime import Fatal, Runtime
@@ -48,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config, args.env_file, require_secrets=not getattr(args, "no_secrets", False))
+        if args.command == "run":
+            required: tuple[str, ...] = COMPONENT_SECRETS[args.component]
+        else:
+            required = () if getattr(args, "no_secrets", False) else REQUIRED_SECRETS
+        config = load_config(args.config, args.env_file, require_secrets=required)
     except ConfigError as exc:
         print(f"mev-engine: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,8 @@
 `load_config()` never raises on the first problem: it walks the whole document and
 collects every problem as a readable line, so `mev-engine validate-config` can list
 them all at once. Secrets never live in the YAML file; they come from the environment
-(systemd `EnvironmentFile=/etc/mev/engine.env`):
+(`/etc/mev/engine.env` holds them all for validate-config, preflight and mev-cli; each unit's
+`EnvironmentFile=/etc/mev/engine-<component>.env` holds only what COMPONENT_SECRETS gives it):
 
     MEV_API_TOKEN            bearer token of the /api/v1 endpoints (>= 32 characters)
     MEV_KEYSTORE_PASSWORD    password of the hot-wallet V3 keystore
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -44,6 +46,16 @@ KNOWN_CHAINS: dict[str, int] = {
 }
 
 SECRET_VARIABLES = ("MEV_API_TOKEN", "MEV_KEYSTORE_PASSWORD", "MEV_DB_PASSWORD", "MEV_REDIS_PASSWORD")
+# What must be set: both for validate-config and preflight; for `run <component>` only what that
+# component uses (COMPONENT_SECRETS), so that each unit's environment file holds only those - the
+# HTTP-facing mev-monitoring never holds the keystore password, only mev-execution does.
+REQUIRED_SECRETS = ("MEV_API_TOKEN", "MEV_KEYSTORE_PASSWORD")
+COMPONENT_SECRETS = {
+    "monitoring": ("MEV_API_TOKEN", "MEV_DB_PASSWORD", "MEV_REDIS_PASSWORD"),
+    "detection": ("MEV_REDIS_PASSWORD",),
+    "calculation": ("MEV_DB_PASSWORD", "MEV_REDIS_PASSWORD"),
+    "execution": ("MEV_KEYSTORE_PASSWORD", "MEV_DB_PASSWORD", "MEV_REDIS_PASSWORD"),
+}
 MIN_TOKEN_LENGTH = 32
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -289,7 +301,7 @@ class _Collector:
 
 
 def parse_config(
-    document: Any, environ: dict[str, str], source: str = "", require_secrets: bool = True
+    document: Any, environ: dict[str, str], source: str = "", require_secrets: Collection[str] = REQUIRED_SECRETS
 ) -> EngineConfig:
     """Build an EngineConfig from a parsed YAML document; raise ConfigError listing every problem."""
     c = _Collector()
@@ -418,12 +430,11 @@ def parse_config(
         db_password=environ.get("MEV_DB_PASSWORD", ""),
         redis_password=environ.get("MEV_REDIS_PASSWORD", ""),
     )
-    if require_secrets:
-        if len(secrets.api_token) < MIN_TOKEN_LENGTH:
-            state = "is not set" if not secrets.api_token else f"is shorter than {MIN_TOKEN_LENGTH} characters"
-            c.problem("environment MEV_API_TOKEN", f"{state} (put it in the environment file)")
-        if not secrets.keystore_password:
-            c.problem("environment MEV_KEYSTORE_PASSWORD", "is not set (put it in the environment file)")
+    if "MEV_API_TOKEN" in require_secrets and len(secrets.api_token) < MIN_TOKEN_LENGTH:
+        state = "is not set" if not secrets.api_token else f"is shorter than {MIN_TOKEN_LENGTH} characters"
+        c.problem("environment MEV_API_TOKEN", f"{state} (put it in the environment file)")
+    if "MEV_KEYSTORE_PASSWORD" in require_secrets and not secrets.keystore_password:
+        c.problem("environment MEV_KEYSTORE_PASSWORD", "is not set (put it in the environment file)")
 
     if c.problems:
         raise ConfigError(c.problems, source)
@@ -492,7 +503,7 @@ def load_config(
     path: Path = DEFAULT_CONFIG,
     env_file: Path | None = None,
     environ: dict[str, str] | None = None,
-    require_secrets: bool = True,
+    require_secrets: Collection[str] = REQUIRED_SECRETS,
 ) -> EngineConfig:
     """Read the YAML file (and the env file when given, else the process environment)."""
     environment = dict(os.environ if environ is None else environ)

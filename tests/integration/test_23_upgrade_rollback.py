@@ -15,7 +15,7 @@ from pathlib import Path
 
 ENGINE = "mevops-devnet-engine"
 TOP = Path(__file__).resolve().parents[2]
-BROKEN = "0.1.1+broken"
+BROKEN = "0.2.1+broken"
 
 
 def broken_wheelhouse(tmp: Path, deployed: str) -> Path:

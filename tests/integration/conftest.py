@@ -227,12 +227,16 @@ class Devnet:
         return reply["status"], reply["body"]
 
     # -- engine and chains -----------------------------------------------------------------
-    def api(self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST) -> tuple[int, Any]:
+    def api(
+        self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST, timeout: float = 10
+    ) -> tuple[int, Any]:
         """The engine API on `host` with the devnet's bearer token."""
         token = self.hostvars(host, "mev_engine_api_token")["mev_engine_api_token"]
         # Made on the engine host itself, where the API binds (Prometheus scrapes it there too).
         url = f"http://{self.target('mev-engine', host)}{path}"
-        return self.http(host, method, url, json_body=json, headers={"Authorization": f"Bearer {token}"})
+        return self.http(
+            host, method, url, json_body=json, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
 
     def target(self, job: str, host: str) -> str:
         """address:port of `job` on `host` (mev-engine, prometheus, alertmanager, node-exporter, ...), as

@@ -72,7 +72,9 @@ def test_maintenance_waits_for_the_transaction_in_flight(devnet, devnet_ready, h
     # Hold the chain's blocks so the withdrawal stays in flight while the window opens.
     devnet.rpc(chain, "evm_setIntervalMining", [0])
     try:
-        status, body = devnet.api("POST", "/api/v1/wallet/withdraw", json={"chain": chain})
+        # The engine first empties the executor it owns there and waits for those withdrawals (at most
+        # 30 s, here they cannot be mined): the answer comes after that wait.
+        status, body = devnet.api("POST", "/api/v1/wallet/withdraw", json={"chain": chain}, timeout=60)
         assert status == 200, body
         tx_hash = body["tx_hash"]
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [tx_hash]) is None

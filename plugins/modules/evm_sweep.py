@@ -521,27 +521,19 @@ def read_owner(chain, contract):
 def empty_contract(module, chain, contract):
     """Move the contract's listed tokens and ETH to `to`, then check that nothing stays."""
     params, address = module.params, contract["address"]
-    balance_of = owned_contracts.calldata(keccak, owned_contracts.BALANCE_OF, address)
 
     def holdings():
-        found = [
-            (t, chain.read(t, balance_of, f"balanceOf({address}) of token {t} on {chain.name}"))
-            for t in contract["tokens"]
-        ]
-        if contract["withdraw_eth"]:
-            found.append((None, hex_to_int(chain.client.call("eth_getBalance", [address, "latest"]))))
-        return [(token, amount) for token, amount in found if amount]
+        return owned_contracts.withdrawals(
+            keccak,
+            contract,
+            params["to"],
+            lambda token, data, what: chain.read(token, data, f"{what} on {chain.name}"),
+            lambda: hex_to_int(chain.client.call("eth_getBalance", [address, "latest"])),
+        )
 
     done = []
-    for token, amount in holdings():
-        if token is None:
-            action, call = (
-                "withdraw_eth",
-                owned_contracts.calldata(keccak, contract["withdraw_eth"], params["to"], amount),
-            )
-        else:
-            signature = contract["withdraw_token"]
-            action, call = "withdraw_token", owned_contracts.calldata(keccak, signature, token, params["to"], amount)
+    for token, amount, call in holdings():
+        action = "withdraw_eth" if token is None else "withdraw_token"
         item = {
             "contract": address,
             "action": action,
@@ -555,7 +547,7 @@ def empty_contract(module, chain, contract):
         done.append(item)
     left = [] if module.check_mode or not done else holdings()
     if left:
-        what = ", ".join(f"{amount} of {token or 'wei'}" for token, amount in left)
+        what = ", ".join(f"{amount} of {token or 'wei'}" for token, amount, _call in left)
         raise SweepError(f"{address} on {chain.name} still holds {what} after its withdrawals")
     return done
 

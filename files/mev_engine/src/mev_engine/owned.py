@@ -107,6 +107,29 @@ def owned_contracts(strategies: Any, listed: Any, where: str) -> tuple[list[dict
     return list(found.values()), problems
 
 
+def withdrawals(
+    keccak: Callable[[bytes], bytes],
+    contract: dict[str, Any],
+    to: str,
+    token_balance: Callable[[str, str, str], int],
+    eth_balance: Callable[[], int],
+) -> list[tuple[str | None, int, str]]:
+    """(token, or None for ETH; amount; calldata) of the owner calls that move what `contract` holds
+    to `to`: each listed token's balance, token_balance(token, balanceOf calldata, what it reads), and, when it has
+    a withdraw_eth call, its ETH, eth_balance(); nothing for a zero balance. Used by the engine's
+    withdraw and by evm_sweep, each with its own RPC client."""
+    balance_of = calldata(keccak, BALANCE_OF, contract["address"])
+    found: list[tuple[str | None, int, str]] = []
+    for token in contract["tokens"]:
+        amount = token_balance(token, balance_of, f"balanceOf({contract['address']}) of token {token}")
+        if amount:
+            found.append((token, amount, calldata(keccak, contract["withdraw_token"], token, to, amount)))
+    amount = eth_balance() if contract["withdraw_eth"] else 0
+    if amount:
+        found.append((None, amount, calldata(keccak, contract["withdraw_eth"], to, amount)))
+    return found
+
+
 def calldata(keccak: Callable[[bytes], bytes], signature: str, *args: Any) -> str:
     """The ABI-encoded call of `signature` with static arguments (addresses as 0x strings, integers)."""
     data = bytes(keccak(signature.encode()))[:4]

@@ -44,6 +44,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -527,22 +528,18 @@ class Executor:
         each, sent and followed like any transaction. Returns (the calls, the fees they reserve)."""
         client = self.wallets[chain].client
         cold = self.config.cold_wallet
-        calls: list[tuple[str, str | None, int, str]] = []
-        for contract in self.config.owned_contracts:
-            if contract["chain"] != chain:
-                continue
-            address = contract["address"]
-            for token in contract["tokens"]:
-                answer = client.call(
-                    "eth_call", [{"to": token, "data": owned.calldata(keccak, owned.BALANCE_OF, address)}, "latest"]
-                )
-                amount = owned.word(answer, f"{chain}: balanceOf({address}) of token {token}")
-                if amount:
-                    data = owned.calldata(keccak, contract["withdraw_token"], token, cold, amount)
-                    calls.append((address, token, amount, data))
-            amount = client.balance(address, "latest") if contract["withdraw_eth"] else 0
-            if amount:
-                calls.append((address, None, amount, owned.calldata(keccak, contract["withdraw_eth"], cold, amount)))
+
+        def token_balance(token: str, data: str, what: str) -> int:
+            return owned.word(client.call("eth_call", [{"to": token, "data": data}, "latest"]), f"{chain}: {what}")
+
+        calls = [
+            (contract["address"], token, amount, data)
+            for contract in self.config.owned_contracts
+            if contract["chain"] == chain
+            for token, amount, data in owned.withdrawals(
+                keccak, contract, cold, token_balance, partial(client.balance, contract["address"], "latest")
+            )
+        ]
         moved: list[dict[str, Any]] = []
         reserved = 0
         for address, token, amount, data in calls:

@@ -249,6 +249,70 @@ def health_integrity_row(finding: Any, host: str) -> dict:
     return _row(host, "integrity", "AIDE", finding["severity"], finding["message"])
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h"
+
+
+def health_job_rows(
+    status: Any,
+    host: str,
+    backup_max_age_hours: float = 26,
+    backup_units: str = "^mevops-backup-db-",
+    ignore_units: Any = None,
+) -> list[dict]:
+    """`mevops-job-report status` (its JSON, or the failed command's result) -> rows: the host's
+    failed units, the scheduled jobs whose last run failed (critical for backups), and the
+    age of the last successful database backup where the host backs one up."""
+    if not isinstance(status, dict) or "jobs" not in status:
+        reason = (
+            str((status or {}).get("stderr") or (status or {}).get("msg") or status)[:200]
+            if isinstance(status, dict)
+            else str(status)
+        )
+        return [
+            _row(host, "jobs", "mevops-job-report", "critical", f"cannot read the scheduled jobs' reports: {reason}")
+        ]
+    rows: list[dict] = []
+    failed_units = status.get("failed_units")
+    if failed_units is None:
+        rows.append(_row(host, "units", "failed units", "critical", "systemctl could not list the failed units"))
+    else:
+        failed = [u for u in failed_units if u not in set(ignore_units or ())]
+        rows.append(
+            _row(host, "units", "failed units", "critical" if failed else "ok", ", ".join(failed) or "no failed unit")
+        )
+    now = float(status.get("now") or 0)
+    jobs = status["jobs"] or {}
+    broken = sorted(unit for unit, job in jobs.items() if job.get("failed") == 1)
+    for unit in broken:
+        job = jobs[unit]
+        severity = "critical" if unit.startswith("mevops-backup-") else "warning"
+        last = job.get("last_success_timestamp_seconds")
+        since = f"last success {_hours(now - last)} ago" if last else "never succeeded"
+        rows.append(_row(host, "jobs", unit, severity, f"last run failed ({since}): journalctl -u {unit}"))
+    if jobs and not broken:
+        rows.append(
+            _row(host, "jobs", f"{len(jobs)} scheduled jobs", "ok", "every last run succeeded (or none ran yet)")
+        )
+    backups = {unit: job for unit, job in jobs.items() if re.search(backup_units, unit)}
+    if backups:
+        successes = [
+            j["last_success_timestamp_seconds"] for j in backups.values() if j.get("last_success_timestamp_seconds")
+        ]
+        limit = float(backup_max_age_hours) * 3600
+        if successes:
+            age = now - max(successes)
+            severity = "critical" if age > limit else "ok"
+            reason = f"last successful database backup {_hours(age)} ago (limit {backup_max_age_hours} h)"
+        else:
+            installed = min(j.get("installed_timestamp_seconds") or now for j in backups.values())
+            age = now - installed
+            severity = "critical" if age > limit else "warning"
+            reason = f"no successful database backup since the jobs were installed {_hours(age)} ago"
+        rows.append(_row(host, "backup", "database backup age", severity, reason))
+    return rows
+
+
 def health_unreachable_row(result: Any, host: str) -> dict:
     msg = (result or {}).get("msg") or "no connection"
     return _row(host, "host", "connection", "critical", f"unreachable: {str(msg).strip().splitlines()[0][:200]}")
@@ -329,6 +393,7 @@ class FilterModule:
             "health_alert_rows": health_alert_rows,
             "health_balance_rows": health_balance_rows,
             "health_integrity_row": health_integrity_row,
+            "health_job_rows": health_job_rows,
             "health_journal_row": health_journal_row,
             "health_node_rows": health_node_rows,
             "health_ready_row": health_ready_row,

@@ -11,7 +11,7 @@ ENGINE = "mevops-devnet-engine"
 NODE = "mevops-devnet-node"
 # The devnet shares two cores with other test jobs: a busy moment makes the resources check and
 # Prometheus' CPU and detection-latency alerts critical, so those two run in the failing test only.
-HEALTHY_SCOPE = ["nodes", "engine", "wallets", "journal", "postgresql", "redis", "integrity"]
+HEALTHY_SCOPE = ["nodes", "engine", "wallets", "journal", "postgresql", "redis", "integrity", "jobs"]
 
 
 def reports(folder: Path) -> tuple[dict, str]:
@@ -32,6 +32,11 @@ def test_healthy_devnet_exits_zero_and_writes_the_report(devnet, devnet_ready, t
     assert {ENGINE, NODE} <= hosts
     checks = {row["check"] for row in report["rows"]}
     assert {"node sync", "engine", "engine unit", "wallet balance", "postgresql", "redis", "journal"} <= checks
+    # Every host reads its scheduled jobs' reports and has no failed unit; the database host
+    # says how old its last backup is.
+    units = [r for r in report["rows"] if r["check"] == "units"]
+    assert {r["host"] for r in units} == hosts and all(r["severity"] == "ok" for r in units), units
+    assert [r["host"] for r in report["rows"] if r["check"] == "backup"] == ["mevops-devnet-db"]
     # One row per chain the node host serves, each named.
     chains = [c["name"] for c in devnet.derived(NODE, "topology_node_chains")]
     assert {f"chain {name}" for name in chains} <= {r["target"] for r in report["rows"] if r["check"] == "node sync"}

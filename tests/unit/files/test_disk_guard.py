@@ -4,6 +4,7 @@ test cannot fill a real file system)."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import time
 from pathlib import Path
@@ -116,3 +117,23 @@ def test_bad_config_is_refused(tmp_path, capsys):
     bad.write_text('{"paths": ["/"], "warn_percent": 95, "critical_percent": 90}')
     assert guard_module.main(["--check-config", str(bad)]) == 1
     assert "missing keys" in capsys.readouterr().err
+
+
+def test_the_cleanup_is_written_for_the_alert_only_when_it_acts(tree, monkeypatch, tmp_path_factory):
+    """main() with a metrics_file: nothing at 50 %, the cleanup's time and bytes at 95 %."""
+    _root, config = tree
+    out = tmp_path_factory.mktemp("textfiles")
+    config["metrics_file"] = str(out / "mevops_disk_guard.prom")
+    path = out / "guard.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.setattr(guard_module.Guard, "usage", staticmethod(lambda p: 50.0))
+    assert guard_module.main(["--config", str(path)]) == 0
+    assert not (out / "mevops_disk_guard.prom").exists()
+    monkeypatch.setattr(guard_module.Guard, "usage", staticmethod(lambda p: 95.0))
+    assert guard_module.main(["--config", str(path)]) == 2
+    values = dict(
+        line.split(" ") for line in (out / "mevops_disk_guard.prom").read_text().splitlines() if line[0] != "#"
+    )
+    assert abs(float(values["mevops_disk_guard_last_cleanup_timestamp_seconds"]) - time.time()) < 60
+    assert int(values["mevops_disk_guard_freed_bytes"]) > 700000
+    assert (out / "mevops_disk_guard.prom").stat().st_mode & 0o777 == 0o644

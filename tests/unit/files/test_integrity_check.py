@@ -42,7 +42,12 @@ def test_aide_errors_are_errors():
 
 def test_summary_is_written_atomically_and_readable(tmp_path):
     target = tmp_path / "summary.json"
-    check.write_atomic(str(target), {"status": "clean"})
+    check.write_atomic(str(target), json.dumps({"status": "clean"}))
     assert json.loads(target.read_text()) == {"status": "clean"}
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_the_change_count_is_written_for_the_alert():
+    assert check.metrics(check.summarise(5, REPORT, "")).splitlines()[-1] == "mevops_integrity_changes 2"
+    assert check.metrics(check.summarise(0, {}, "")).splitlines()[-1] == "mevops_integrity_changes 0"

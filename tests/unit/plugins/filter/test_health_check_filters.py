@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mevops.infra.plugins.filter.health_check import (
     health_alert_rows,
     health_balance_rows,
+    health_job_rows,
     health_journal_row,
     health_node_rows,
     health_ready_row,
@@ -272,3 +273,70 @@ def test_markdown_escapes_pipes_and_keeps_whole_reasons():
     assert "| h | alerts | A\\|B | warning | " + "y" * 300 + " |" in text
     assert "**health: WARNING - 0 critical, 1 warning, 0 ok**" in text
     assert text.startswith("# Health check\n")
+
+
+def job_status(jobs, failed_units=(), now=100 * 3600.0):
+    return {"now": now, "jobs": jobs, "failed_units": list(failed_units)}
+
+
+def test_job_rows_all_well():
+    hour = 3600.0
+    status = job_status(
+        {
+            "mevops-backup-db-incr": {
+                "installed_timestamp_seconds": 0.0,
+                "last_success_timestamp_seconds": 98 * hour,
+                "failed": 0.0,
+            },
+            "mevops-disk-guard": {"installed_timestamp_seconds": 0.0},
+        }
+    )
+    rows = {(r["check"], r["target"]): r for r in health_job_rows(status, "db1")}
+    assert rows["units", "failed units"]["severity"] == "ok"
+    assert rows["jobs", "2 scheduled jobs"]["severity"] == "ok"
+    assert rows["backup", "database backup age"]["severity"] == "ok"
+    assert rows["backup", "database backup age"]["reason"].startswith("last successful database backup 2.0 h ago")
+
+
+def test_job_rows_failed_backup_failed_unit_and_stale_backup_are_critical():
+    hour = 3600.0
+    status = job_status(
+        {
+            "mevops-backup-db-full": {"last_success_timestamp_seconds": 70 * hour, "failed": 1.0},
+            "mevops-integrity-check": {"failed": 1.0},
+        },
+        failed_units=["mevops-backup-db-full.service", "systemd-remount-fs.service"],
+    )
+    rows = {
+        (r["check"], r["target"]): r
+        for r in health_job_rows(status, "db1", 26, ignore_units=["systemd-remount-fs.service"])
+    }
+    assert rows["units", "failed units"] == {
+        "host": "db1",
+        "check": "units",
+        "target": "failed units",
+        "severity": "critical",
+        "reason": "mevops-backup-db-full.service",
+    }
+    assert rows["jobs", "mevops-backup-db-full"]["severity"] == "critical"
+    assert "last success 30.0 h ago" in rows["jobs", "mevops-backup-db-full"]["reason"]
+    assert rows["jobs", "mevops-integrity-check"]["severity"] == "warning"
+    assert "never succeeded" in rows["jobs", "mevops-integrity-check"]["reason"]
+    assert rows["backup", "database backup age"]["severity"] == "critical"
+
+
+def test_job_rows_never_backed_up_is_a_warning_then_critical():
+    hour = 3600.0
+    fresh = job_status({"mevops-backup-db-incr": {"installed_timestamp_seconds": 99 * hour}})
+    (age,) = [r for r in health_job_rows(fresh, "db1") if r["check"] == "backup"]
+    assert age["severity"] == "warning" and "installed 1.0 h ago" in age["reason"]
+    old = job_status({"mevops-backup-db-incr": {"installed_timestamp_seconds": 10 * hour}})
+    (age,) = [r for r in health_job_rows(old, "db1") if r["check"] == "backup"]
+    assert age["severity"] == "critical"
+
+
+def test_job_rows_without_a_report_are_critical():
+    (row_,) = health_job_rows({"rc": 2, "stderr": "No such file or directory: mevops-job-report"}, "eng1")
+    assert row_["severity"] == "critical" and "No such file" in row_["reason"]
+    rows = health_job_rows({"now": 1.0, "jobs": {}, "failed_units": None}, "eng1")
+    assert [(r["check"], r["severity"]) for r in rows] == [("units", "critical")]

@@ -39,14 +39,27 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+def metrics_spec() -> dict:
+    """files/metrics.yml: `engine` and `textfile` (name -> type, labels, help), `exporters` (lists)."""
+    return yaml.safe_load((ROLE / "files" / "metrics.yml").read_text())
+
+
+def not_engine_metrics() -> set[str]:
+    """Metrics served by something else than the engine: the exporters' and the textfile
+    collector's (the collection's scheduled jobs, through node_exporter)."""
+    spec = metrics_spec()
+    names = set(spec["textfile"])
+    for metrics in spec["exporters"].values():
+        names |= set(metrics)
+    return names
+
+
 def known_metrics() -> set[str]:
     """Metrics of files/metrics.yml, with the _bucket/_sum/_count series of histograms."""
-    spec = yaml.safe_load((ROLE / "files" / "metrics.yml").read_text())
-    names = set()
+    spec = metrics_spec()
+    names = not_engine_metrics()
     for name, meta in spec["engine"].items():
         names.add(name)
         if meta["type"] == "histogram":
             names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
-    for metrics in spec["exporters"].values():
-        names |= set(metrics)
     return names

@@ -6,7 +6,8 @@ the engine's registry (type and labels).
 The engine's metrics are read from files/mev_engine/src/mev_engine/metrics.py with `ast`
 (its DEFINITIONS table: name -> (kind, help, labels)), so this needs neither the engine's
 virtualenv nor its dependencies. Exporter metrics (node_*, pg_*, redis_*, up: the
-`exporters` lists of files/metrics.yml) are out of this check; test_rules.py and
+`exporters` lists of files/metrics.yml) and the scheduled jobs' textfile metrics (mevops_*: its
+`textfile` section) are out of this check; test_rules.py and
 test_dashboards.py hold them to files/metrics.yml."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 
 import pytest
 import yaml
-from monitoring.helpers import ROLE, TOP, metric_names
+from monitoring.helpers import ROLE, TOP, metric_names, not_engine_metrics
 
 ENGINE_METRICS = TOP / "files" / "mev_engine" / "src" / "mev_engine" / "metrics.py"
 DASHBOARDS = sorted((ROLE / "files" / "dashboards").glob("*.json"))
@@ -50,8 +51,8 @@ def engine() -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 def exporter_metrics() -> set[str]:
-    spec = yaml.safe_load((ROLE / "files" / "metrics.yml").read_text())
-    return {name for names in spec["exporters"].values() for name in names}
+    """The exporters' metrics and the textfile collector's (the collection's scheduled jobs)."""
+    return not_engine_metrics()
 
 
 def engine_names(expr: str) -> set[str]:

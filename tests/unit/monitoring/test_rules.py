@@ -34,6 +34,16 @@ EXPECTED_ALERTS = {
     ("HostHighCpu", "critical"),
     ("HostHighDisk", "warning"),
     ("HostHighDisk", "critical"),
+    # The collection's scheduled jobs and silent failures (textfile, node_exporter, postgres_exporter).
+    ("OomKill", "critical"),
+    ("BackupStale", "critical"),
+    ("BackupFailed", "critical"),
+    ("WalArchivingFailing", "critical"),
+    ("ScheduledJobFailed", "warning"),
+    ("DiskGuardActed", "warning"),
+    ("JobMetricsUnreadable", "warning"),
+    ("IntegrityChanged", "critical"),
+    ("SecurityCheckCritical", "critical"),
 }
 
 
@@ -50,7 +60,7 @@ def test_rules_pass_promtool_check(promtool, rendered):
         [promtool, "check", "rules", str(rendered / "mev_alerts.yml")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 21 rules found" in result.stdout
+    assert "SUCCESS: 30 rules found" in result.stdout
 
 
 def test_every_runbook_alert_is_a_rule_with_severity_and_runbook(rules):
@@ -121,7 +131,9 @@ def test_thresholds_and_durations_are_variables(render, tmp_path):
         {
             "monitoring_alert_detection_latency_seconds": 0.05,
             "monitoring_alert_memory_critical_percent": 95,
-            "monitoring_alert_for_overrides": {"NodeOutOfSync": "10m"},
+            "monitoring_alert_for_overrides": {"NodeOutOfSync": "10m", "WalArchivingFailing": "30m"},
+            "monitoring_alert_backup_max_age_hours": 50,
+            "monitoring_alert_disk_guard_recent_hours": 6,
             "monitoring_alert_runbook_base": "https://wiki.example/alerts",
         },
     )
@@ -131,6 +143,9 @@ def test_thresholds_and_durations_are_variables(render, tmp_path):
     assert rules[("HighDetectionLatency", "critical")]["expr"].endswith("> 0.05")
     assert rules[("HostHighMemory", "critical")]["expr"].endswith("> 95")
     assert rules[("NodeOutOfSync", "critical")]["for"] == "10m"
+    assert rules[("WalArchivingFailing", "critical")]["for"] == "30m"
+    assert rules[("BackupStale", "critical")]["expr"].endswith("> 50 * 3600")
+    assert rules[("DiskGuardActed", "warning")]["expr"].endswith("< 6 * 3600")
     assert rules[("MevEngineDown", "critical")]["annotations"]["runbook"] == "https://wiki.example/alerts#mevenginedown"
 
 
@@ -144,3 +159,9 @@ def test_preflight_refuses_an_unknown_alert_duration(render, tmp_path):
     result = render(tmp_path, {"monitoring_alert_for_overrides": {"NoSuchAlert": "1m"}})
     assert result.returncode != 0
     assert "monitoring_alert_for / monitoring_alert_for_overrides must name exactly these alerts" in result.stdout
+
+
+def test_preflight_refuses_a_zero_backup_age(render, tmp_path):
+    result = render(tmp_path, {"monitoring_alert_backup_max_age_hours": 0})
+    assert result.returncode != 0
+    assert "Alert thresholds out of range" in result.stdout

@@ -45,9 +45,11 @@ def _checksum(address: str) -> str:
     return str(eth_utils.to_checksum_address(address))
 
 
-def topology_problems(hostvars: Any, groups: Any, secrets: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+def topology_problems(
+    hostvars: Any, groups: Any, secrets: Mapping[str, Mapping[str, str]] | None = None, placeholder: str = ""
+) -> list[str]:
     """Every problem of the inventory, sorted; [] when it is sound (validate_inventory.yml)."""
-    return topology.problems(_inventory(hostvars, groups), secrets or {}, _checksum)
+    return topology.problems(_inventory(hostvars, groups), secrets or {}, _checksum, placeholder)
 
 
 def topology_flows(hostvars: Any, groups: Any) -> list[dict[str, Any]]:

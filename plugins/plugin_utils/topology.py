@@ -496,6 +496,8 @@ def _monitoring_services(inv: Inventory, host: str) -> list[Service]:
             bind = str(inv.get(host, "monitoring_grafana_http_addr", "monitoring", "127.0.0.1"))
             port = int(inv.get(host, "monitoring_grafana_http_port", "monitoring", 3000))
             out.append(Service(host, "grafana", "Grafana", port, [bind], "monitoring_grafana_http_addr"))
+    if inv.flag(host, "monitoring_alert_receiver_enabled", "monitoring", False):
+        add("alert-receiver", "alert receiver", "monitoring_alert_receiver_listen_address")
     return out
 
 
@@ -638,7 +640,8 @@ class _Flows:
 
     def management(self) -> None:
         for host in self.hosts:
-            for key in ("ssh", "prometheus", "alertmanager", "grafana", "engine-api"):
+            # The alert receiver: the controller posts the emergency notices to it.
+            for key in ("ssh", "prometheus", "alertmanager", "alert-receiver", "grafana", "engine-api"):
                 self.add("management", "management", host, key)
             for service in self.services_of[host]:
                 if service.key.endswith(":p2p"):
@@ -962,7 +965,66 @@ def _dsn_problems(inv: Inventory, engine: str) -> list[str]:
     return []
 
 
-def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum: Any) -> list[str]:
+def _secret_problem(where: str, variable: str, value: Any, placeholder: str) -> list[str]:
+    if not str(value or "").strip():
+        return [f"{where}: {variable} is empty"]
+    if placeholder and str(value).startswith(placeholder):
+        return [f"{where}: {variable} still holds the example placeholder"]
+    return []
+
+
+def _notification_problems(inv: Inventory, placeholder: str = "") -> list[str]:
+    """Alerts and emergency notices that would go nowhere: an Alertmanager whose critical or
+    warning receiver has no channel (alertmanager.yml.j2 routes each severity to its own), an
+    enabled channel whose secret is empty or the example's placeholder, no emergency webhook."""
+    out = []
+    secrets = {
+        "slack": "monitoring_alertmanager_slack_api_url",
+        "pagerduty": "monitoring_alertmanager_pagerduty_routing_key",
+    }
+    for host in inv.hosts():
+        prometheus = inv.flag(host, "monitoring_prometheus_enabled", "monitoring", inv.in_group(host, MONITORING))
+        if not (prometheus and inv.flag(host, "monitoring_alertmanager_enabled", "monitoring", True)):
+            continue
+        enabled = {
+            n
+            for n in ("slack", "email", "pagerduty")
+            if inv.flag(host, f"monitoring_alertmanager_{n}_enabled", "monitoring", False)
+        }
+        for name in sorted(enabled & set(secrets)):
+            out += _secret_problem(
+                f"monitoring {host}", secrets[name], inv.get(host, secrets[name], "monitoring"), placeholder
+            )
+        for severity, own in (("critical", {"slack", "email", "pagerduty"}), ("warning", {"slack", "email"})):
+            variable = f"monitoring_alertmanager_{severity}_webhook_urls"
+            hooks = inv.get(host, variable, "monitoring", []) or []
+            for url in hooks:
+                out += _secret_problem(f"monitoring {host}", variable, url, placeholder)
+            if not hooks and not enabled & own:
+                out.append(
+                    f"monitoring {host}: Alertmanager's {severity} receiver has no channel: {severity} alerts"
+                    f" go nowhere (set {variable}, or enable {', '.join(sorted(own))})"
+                )
+    hooks: dict[str, Any] = {}
+    for host in inv.hosts():
+        for hook in inv.get(host, "emergency_webhooks", "emergency", []) or []:
+            try:
+                url = hook.get("url")
+                str(url)
+            except Exception:  # a URL made from other hosts' variables (hostvars) cannot be
+                url = None  # resolved by this controller-only check: counted, not checked
+            hooks.setdefault(str(hook.get("name") or "webhook"), url)
+    for name, url in sorted(hooks.items()):
+        if url is not None:
+            out += _secret_problem(f"emergency webhook {name}", "url", url, placeholder)
+    if inv.hosts() and not hooks:
+        out.append("emergency_webhooks is empty: the emergency playbook's notices go nowhere")
+    return out
+
+
+def problems(
+    inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum: Any, placeholder: str = ""
+) -> list[str]:
     """Every problem of the inventory, sorted; [] when it is sound."""
     out: list[str] = []
     for group in GROUPS:
@@ -982,6 +1044,7 @@ def problems(inv: Inventory, secrets: Mapping[str, Mapping[str, str]], checksum:
         if issue:
             out.append(f"engine {engine}: {issue}")
     out += _flow_problems(inv)
+    out += _notification_problems(inv, placeholder)
     out += [
         f"{host}: firewall_management_networks is empty while the firewall is on: nobody could reach SSH"
         for host in inv.hosts()

@@ -226,6 +226,15 @@ class Devnet:
         reply = json.loads(proc.stdout)
         return reply["status"], reply["body"]
 
+    def received(self, path: str) -> list[dict[str, Any]]:
+        """What the alert receiver on the monitoring host recorded at `path` (/emergency, the
+        Alertmanager webhooks' /alertmanager/critical and /warning), oldest first."""
+        address = self.hostvars(MON_HOST, "monitoring_alert_receiver_listen_address")
+        url = f"http://{address['monitoring_alert_receiver_listen_address']}/received"
+        status, entries = self.http(MON_HOST, "GET", url)
+        assert status == 200, entries
+        return [entry for entry in entries if entry["path"] == path]
+
     # -- engine and chains -----------------------------------------------------------------
     def api(
         self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST, timeout: float = 10

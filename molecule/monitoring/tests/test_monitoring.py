@@ -143,9 +143,26 @@ def test_alertmanager_routes_critical_and_warning_apart(mon):
     assert mon.check_output(f"amtool config routes test {config} severity=warning alertname=X") == "warning"
 
 
+def received(mon, path: str) -> list[dict]:
+    """The bodies the role's alert receiver recorded at `path`, oldest first."""
+    return [entry["body"] for entry in get_json(mon, "http://127.0.0.1:9095/received") if entry["path"] == path]
+
+
+def test_alert_receiver_is_sandboxed_and_records_what_it_gets(mon):
+    score = mon.check_output("systemd-analyze security mevops-alert-receiver.service | tail -1")
+    assert float(score.split("service: ")[1].split()[0]) <= 3.0, score
+    code = (
+        "import json, urllib.request; urllib.request.urlopen(urllib.request.Request("
+        "'http://127.0.0.1:9095/probe', data=json.dumps({'hello': 1}).encode(), method='POST'), timeout=5)"
+    )
+    mon.check_output(f"python3 -c {json.dumps(code)}")
+    assert received(mon, "/probe")[-1] == {"hello": 1}
+    assert mon.file("/var/lib/mevops-alert-receiver/received.jsonl").exists
+
+
 def test_synthetic_low_balance_reaches_the_critical_receiver_and_inhibits_the_warning(mon, db):
     # Only what arrives from now on counts (verify may run more than once on one converge).
-    seen = len(mon.run("cat /var/lib/webhook-receiver/critical.jsonl").stdout.splitlines())
+    seen = len(received(mon, "/critical"))
     # Push the condition: node_exporter's textfile collector on the db host serves it.
     textfile = "/var/lib/prometheus/node-exporter/molecule-synthetic.prom"
     db.check_output(
@@ -155,11 +172,10 @@ def test_synthetic_low_balance_reaches_the_critical_receiver_and_inhibits_the_wa
     try:
 
         def delivered():
-            records = mon.run("cat /var/lib/webhook-receiver/critical.jsonl").stdout.splitlines()[seen:]
             return [
                 alert
-                for line in records
-                for alert in json.loads(line)["alerts"]
+                for body in received(mon, "/critical")[seen:]
+                for alert in body["alerts"]
                 if alert["labels"].get("alertname") == "LowWalletBalance"
                 and alert["labels"].get("address") == "0xSYNTH"
             ]
@@ -177,8 +193,7 @@ def test_synthetic_low_balance_reaches_the_critical_receiver_and_inhibits_the_wa
         inhibited = wait_for("the warning inhibited by the critical", warning_inhibited)
         assert inhibited[0]["status"]["state"] == "suppressed"
         # Both went to Alertmanager together; the critical was delivered, the warning never is.
-        warnings = mon.run("cat /var/lib/webhook-receiver/warning.jsonl").stdout
-        assert "0xSYNTH" not in warnings
+        assert "0xSYNTH" not in json.dumps(received(mon, "/warning"))
     finally:
         db.run(f"rm -f {textfile}")
 

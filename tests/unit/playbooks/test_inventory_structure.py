@@ -22,6 +22,12 @@ MAY_DIFFER = {
     "client binaries": {"evm_node_binaries", "evm_node_block_time", "evm_node_anvil_state_interval"},
     # Smaller containers.
     "sizes": {"evm_node_limit_nofile", "postgresql_memory_mb", "postgresql_cpus"},
+    # Where alerts go (secrets): production's Slack and PagerDuty; on the devnet, which reaches
+    # neither, the monitoring role's alert receiver stands in for them.
+    "alert channels": {"monitoring_alertmanager_slack_enabled", "monitoring_alertmanager_slack_api_url",
+                       "monitoring_alertmanager_pagerduty_enabled", "monitoring_alertmanager_pagerduty_routing_key",
+                       "monitoring_alert_receiver_enabled", "monitoring_alert_receiver_listen_address",
+                       "monitoring_alertmanager_critical_webhook_urls", "monitoring_alertmanager_warning_webhook_urls"},
 }  # fmt: skip
 ALLOWED = set().union(*MAY_DIFFER.values())
 # Catalogue keys that are the client's (anvil stands in for each production client).

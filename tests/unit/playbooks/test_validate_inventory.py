@@ -76,6 +76,9 @@ def box_vars() -> dict:
             "mev_engine_api_host": address,
             "monitoring_prometheus_listen_address": f"{address}:9090",
             "monitoring_alertmanager_listen_address": f"{address}:9093",
+            "monitoring_alertmanager_critical_webhook_urls": ["https://pager.example/critical"],
+            "monitoring_alertmanager_warning_webhook_urls": ["https://chat.example/warning"],
+            "emergency_webhooks": [{"name": "chat", "url": "https://chat.example/emergency"}],
         }
     }
 
@@ -85,6 +88,25 @@ def test_a_sound_single_host_inventory_passes(tmp_path):
     rc, message = validate("-i", str(inventory))
     assert rc == 0, message
     assert re.match(r"The inventory is sound: 1 host\(s\), \d+ flow\(s\)", message), message
+
+
+def test_alerts_and_emergency_notices_that_go_nowhere_are_named(tmp_path):
+    """No channel for a severity, an enabled channel holding the example's placeholder, no
+    emergency webhook: each is a problem, and no secret's value is printed."""
+    variables = box_vars()
+    box = variables["all"]
+    del box["monitoring_alertmanager_warning_webhook_urls"]
+    box["emergency_webhooks"] = []
+    box["monitoring_alertmanager_pagerduty_enabled"] = True
+    box["monitoring_alertmanager_pagerduty_routing_key"] = "CHANGE-ME-routing-key"
+    rc, found = validate("-i", str(write_inventory(tmp_path, {"box": ALL_GROUPS}, variables)))
+    assert rc != 0
+    assert sorted(found) == [
+        "emergency_webhooks is empty: the emergency playbook's notices go nowhere",
+        "monitoring box: Alertmanager's warning receiver has no channel: warning alerts go nowhere"
+        " (set monitoring_alertmanager_warning_webhook_urls, or enable email, slack)",
+        "monitoring box: monitoring_alertmanager_pagerduty_routing_key still holds the example placeholder",
+    ]
 
 
 def test_catalogue_and_engine_problems_are_named(tmp_path):
@@ -133,6 +155,8 @@ def test_a_hand_written_inventory_without_catalogue(tmp_path):
             "monitoring_node_exporter_listen_address": "0.0.0.0:9100",
             "monitoring_postgres_exporter_listen_address": "0.0.0.0:9187",
             "monitoring_redis_exporter_enabled": False,
+            "monitoring_alertmanager_email_enabled": True,
+            "emergency_webhooks": [{"name": "chat", "url": "https://chat.example/emergency"}],
         },
         "evm_nodes": {
             "evm_node_chains": [{"name": "ethereum", "client": "anvil", "chain_id": 31337, "http_port": 8545}],

@@ -10,6 +10,10 @@ Every filter takes `hostvars` first, then `groups`, then the host it derives for
     _rules: "{{ hostvars | mevops.infra.topology_firewall(groups, inventory_hostname) }}"
     emergency_controller_api_url: "{{ hostvars | mevops.infra.topology_engine_api_url(groups, inventory_hostname) }}"
     _problems: "{{ hostvars | mevops.infra.topology_problems(groups, secrets) }}"
+
+and one that needs no inventory, the URL of a service from its own host:
+
+    monitoring_alertmanager_url: "{{ monitoring_alertmanager_listen_address | mevops.infra.topology_local_url }}"
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ def topology_address(hostvars: Any, groups: Any, host: str) -> str:
     return _inventory(hostvars, groups).address(str(host))
 
 
+def topology_local_url(listen_address: Any, scheme: str = "http") -> str:
+    """The URL a service listening on `listen_address` (host:port) is reached at from its own host."""
+    try:
+        return topology.local_url(str(listen_address), scheme)
+    except topology.TopologyError as exc:
+        raise AnsibleFilterError(f"mevops.infra.topology_local_url: {exc}") from exc
+
+
 class FilterModule:
     """Topology filters."""
 
@@ -80,6 +92,9 @@ class FilterModule:
         }
         derived["topology_firewall"] = _wrap(topology.firewall_rules)
         derived.update(
-            topology_problems=topology_problems, topology_flows=topology_flows, topology_address=topology_address
+            topology_problems=topology_problems,
+            topology_flows=topology_flows,
+            topology_address=topology_address,
+            topology_local_url=topology_local_url,
         )
         return derived

@@ -191,6 +191,16 @@ class Inventory:
         return self.address(dest)
 
 
+def local_url(listen_address: str, scheme: str = "http") -> str:
+    """The URL of a service bound to `listen_address` ("host:port") from its own host: a wildcard or
+    empty host is loopback, an IPv6 host is bracketed."""
+    host, sep, port = listen_address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise TopologyError(f"{listen_address!r} is not host:port")
+    host = "127.0.0.1" if host in WILDCARD or host == "localhost" else host
+    return f"{scheme}://{_url_host(host)}:{port}"
+
+
 # ---------------------------------------------------------------------------- chains
 @dataclass
 class Chain:

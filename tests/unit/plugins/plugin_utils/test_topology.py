@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from ansible_collections.mevops.infra.plugins.plugin_utils import topology
 
 CATALOGUE = [
@@ -186,3 +188,22 @@ def test_without_a_catalogue_the_hand_written_chains_count():
     assert topology.node_chains(inv, "node") == []  # nothing derived: the role uses its own list
     assert [c.name for c in topology.resolve_chains(inv)] == ["ethereum"]
     assert topology.engine_chains(inv, "engine") == []
+
+
+def test_local_url_reaches_a_wildcard_bind_at_loopback():
+    expected = {
+        "0.0.0.0:9093": "http://127.0.0.1:9093",
+        "[::]:9093": "http://127.0.0.1:9093",
+        ":::8090": "http://127.0.0.1:8090",
+        "*:9093": "http://127.0.0.1:9093",
+        ":9093": "http://127.0.0.1:9093",
+        "localhost:8090": "http://127.0.0.1:8090",
+        "10.0.4.11:9095": "http://10.0.4.11:9095",
+        "fd00::5:8090": "http://[fd00::5]:8090",
+        "[fd00::5]:8090": "http://[fd00::5]:8090",
+    }
+    assert {listen: topology.local_url(listen) for listen in expected} == expected
+    assert topology.local_url("10.0.4.11:9093", "https") == "https://10.0.4.11:9093"
+    for bad in ("10.0.4.11", "10.0.4.11:http", ""):
+        with pytest.raises(topology.TopologyError, match="host:port"):
+            topology.local_url(bad)

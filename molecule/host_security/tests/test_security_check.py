@@ -75,3 +75,30 @@ def test_loose_env_file_and_config_change_are_critical(host):
     finally:
         host.check_output("chmod 0600 /etc/mev/engine.env")
         host.check_output(f"printf %s {original!r} > /etc/mev/config.yaml")
+
+
+JOB_REPORT = "/var/lib/prometheus/node-exporter/mevops_job_mevops-security-check.prom"
+
+
+def test_the_daily_timer_runs_the_same_check_as_a_reported_job(host):
+    assert host.service("mevops-security-check.timer").is_enabled
+    assert host.service("mevops-security-check.timer").is_running
+    host.check_output("rm -f /var/lib/mevops/security_check.json")
+    host.check_output("systemctl start mevops-security-check.service")
+    assert report(host)["status"] in ("ok", "warning")
+    assert 'mevops_job_failed{unit="mevops-security-check"} 0' in host.file(JOB_REPORT).content_string
+    assert host.file("/var/lib/prometheus/node-exporter/mevops_security_check.prom").mode == 0o644
+
+
+def test_a_check_that_cannot_run_fails_its_job(host):
+    host.check_output("mv /etc/mevops/security-check.json /etc/mevops/security-check.json.moved")
+    try:
+        assert host.run("systemctl start mevops-security-check.service").rc != 0
+        assert 'mevops_job_failed{unit="mevops-security-check"} 1' in host.file(JOB_REPORT).content_string
+        journal = host.check_output("journalctl -u mevops-security-check.service -n 20 --no-pager")
+        assert "the check could not run" in journal
+    finally:
+        host.check_output("mv /etc/mevops/security-check.json.moved /etc/mevops/security-check.json")
+        host.run("systemctl reset-failed mevops-security-check.service")
+    host.check_output("systemctl start mevops-security-check.service")
+    assert 'mevops_job_failed{unit="mevops-security-check"} 0' in host.file(JOB_REPORT).content_string

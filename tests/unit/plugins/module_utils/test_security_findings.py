@@ -1,8 +1,9 @@
-"""The daily security check's findings and report."""
+"""The daily security check's findings and report (module_utils/security_findings.py: the filters
+and the hosts' mevops-security-check both use it)."""
 
 from __future__ import annotations
 
-from ansible_collections.mevops.infra.plugins.filter.security import (
+from ansible_collections.mevops.infra.plugins.module_utils.security_findings import (
     auth_failures,
     file_findings,
     integrity_finding,

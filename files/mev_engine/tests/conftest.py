@@ -112,7 +112,7 @@ def engine(
             tmp_path,
             redis_url=redis_server.url,
             postgres_dsn=postgres.engine_dsn,
-            chain_url=node.url,
+            chain_url=options.pop("chain_url", node.url),  # a test may put a proxy in front of the node
             chain_id=node.chain_id,
             keystore=hot_wallet[0],
             cold_wallet=cold_wallet,

@@ -135,6 +135,8 @@ def engine_config(
     ws: bool = True,
     min_profit_eth: str = "0.0001",
     extra_chains: tuple[tuple[str, str, int], ...] = (),
+    claim_idle_seconds: float | None = None,
+    trading: dict[str, Any] | None = None,
 ) -> Path:
     chain: dict[str, Any] = {
         "name": "ethereum",
@@ -148,7 +150,8 @@ def engine_config(
         chain["ws_url"] = chain_url.replace("http://", "ws://")
     document: dict[str, Any] = {
         "engine": {"instance": "test", "log_level": "info", "stop_file": str(folder / "emergency-stop.json")},
-        "redis": {"url": redis_url},
+        "redis": {"url": redis_url}
+        | ({} if claim_idle_seconds is None else {"claim_idle_seconds": claim_idle_seconds}),
         "postgres": {"dsn": postgres_dsn},
         "api": {"host": "127.0.0.1", "port": api_port},
         "chains": [
@@ -159,7 +162,8 @@ def engine_config(
             ),
         ],
         "wallet": {"keystore": str(keystore), "cold_wallet": cold_wallet, "min_balance_eth": 0.1},
-        "trading": {"min_profit_eth": min_profit_eth, "max_gas_price_gwei": 1000, "order_ttl_seconds": 30},
+        "trading": {"min_profit_eth": min_profit_eth, "max_gas_price_gwei": 1000, "order_ttl_seconds": 30}
+        | (trading or {}),
         "strategies": {},
     }
     if pools is not None:

@@ -42,6 +42,24 @@ def test_released_nonces_are_reused_lowest_first() -> None:
     assert manager.peek() is None
 
 
+def test_gaps_are_claimed_once_and_never_while_in_hand() -> None:
+    manager = NonceManager(lambda: 0)
+    assert not manager.is_gap(0)  # nothing allocated yet: the node's count is the truth
+    nonces = [manager.allocate() for _round in range(3)]  # 0..2, in hand until done()
+    assert not manager.is_gap(0)  # being sent right now
+    for nonce in nonces:
+        manager.done(nonce)
+    assert manager.is_gap(0) and not manager.is_gap(3)  # the node stops at 0, the engine handed out 0..2
+    assert manager.claim(0)
+    assert not manager.claim(0)  # the filler has it
+    manager.release(1)  # a released nonce below the next one is a gap as well
+    assert manager.claim(1)
+    assert manager.allocate() == 3  # neither 0 nor 1 again
+    fresh = NonceManager(lambda: 5)
+    assert fresh.claim(7)  # nothing allocated since start: the node's pending count (7) is taken
+    assert fresh.allocate() == 8
+
+
 def test_concurrent_orders_all_land_on_anvil(node: Any, devnet: Any, funded_hot: Any) -> None:
     """24 transfers signed and sent from 8 threads at once: every one mined, nonces 0..23."""
     client = RpcClient("ethereum", node.url)

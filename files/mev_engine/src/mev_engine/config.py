@@ -145,6 +145,9 @@ class EngineConfig:
     owned_contracts: tuple[dict[str, Any], ...] = ()  # owned.py: executors and the desk's own
     stop_file: Path = DEFAULT_STOP_FILE
     source: str = ""
+    claim_idle_seconds: float = 60.0  # redis.claim_idle_seconds
+    resend_after_seconds: float = 24.0  # trading.resend_after_seconds
+    max_resends: int = 3  # trading.max_resends
 
     def redis_url_with_password(self) -> str:
         return _with_password(self.redis_url, self.secrets.redis_password, user_default="")
@@ -320,9 +323,11 @@ def parse_config(
         c.problem("engine.log_level", f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}")
 
     redis_section = c.mapping(top.get("redis"), "redis")
-    c.unknown_keys(redis_section, {"url", "stream_maxlen"}, "redis")
+    c.unknown_keys(redis_section, {"url", "stream_maxlen", "claim_idle_seconds"}, "redis")
     redis_url = c.url(redis_section, "url", "redis", ("redis", "rediss", "unix"))
     stream_maxlen = c.integer(redis_section, "stream_maxlen", "redis", 100_000, 1_000, 100_000_000)
+    # A consumer's unacknowledged entries idle this long are taken over by another (it crashed).
+    claim_idle = c.number(redis_section, "claim_idle_seconds", "redis", 60, Decimal("0.1"), Decimal(86400))
 
     postgres = c.mapping(top.get("postgres"), "postgres")
     c.unknown_keys(postgres, {"dsn"}, "postgres")
@@ -392,6 +397,8 @@ def parse_config(
             "order_ttl_seconds",
             "receipt_timeout_seconds",
             "success_rate_window",
+            "resend_after_seconds",
+            "max_resends",
         },
         "trading",
     )
@@ -402,6 +409,9 @@ def parse_config(
     ttl = c.number(trading, "order_ttl_seconds", "trading", 12, Decimal("0.1"), Decimal(3600))
     receipt_timeout = c.number(trading, "receipt_timeout_seconds", "trading", 300, Decimal(1), Decimal(86400))
     window = c.integer(trading, "success_rate_window", "trading", 100, 1, 100_000)
+    # An order without a receipt this long is sent again with fees raised by fee_bump_percent.
+    resend_after = c.number(trading, "resend_after_seconds", "trading", 24, Decimal(1), Decimal(3600))
+    max_resends = c.integer(trading, "max_resends", "trading", 3, 0, 20)
 
     strategies = c.mapping(top.get("strategies"), "strategies")
     arb: dict[str, ArbChainConfig] = {}
@@ -463,6 +473,9 @@ def parse_config(
         secrets=secrets,
         stop_file=stop_file,
         source=source,
+        claim_idle_seconds=float(claim_idle),
+        resend_after_seconds=float(resend_after),
+        max_resends=max_resends,
     )
 
 

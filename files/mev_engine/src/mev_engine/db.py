@@ -105,6 +105,18 @@ class Database:
                 raise psycopg.DatabaseError("INSERT ... RETURNING returned no row")
             return int(row["id"]), row["detected_at"]
 
+    def find_opportunity(self, chain: str, block_number: int, key: str) -> int | None:
+        """The id of the opportunity recorded with this details.key (calculation.opportunity_key)
+        in the last day, if any: a candidate read again after a crash must not record it twice."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM mev.opportunities WHERE chain = %s AND block_number = %s AND details->>'key' = %s"
+                " AND detected_at > now() - interval '1 day' LIMIT 1",
+                (chain, block_number, key),
+            )
+            row = cur.fetchone()
+            return None if row is None else int(row["id"])
+
     def set_opportunity_status(self, opportunity_id: int, detected_at: datetime | str, status: str) -> None:
         with self.cursor() as cur:
             cur.execute(
@@ -126,12 +138,14 @@ class Database:
         priority_fee: int,
         value_wei: int,
         opportunity_id: int | None,
+        status: str = "submitted",
     ) -> None:
+        """status 'pending': signed, written before the broadcast (mark_transaction to 'submitted' after)."""
         with self.cursor() as cur:
             cur.execute(
                 "INSERT INTO mev.transactions (tx_hash, chain, opportunity_id, from_address, to_address, nonce,"
                 " gas_limit, max_fee_per_gas, max_priority_fee_per_gas, value_wei, status, submitted_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitted', now())",
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())",
                 (
                     tx_hash,
                     chain,
@@ -143,8 +157,21 @@ class Database:
                     max_fee,
                     priority_fee,
                     value_wei,
+                    status,
                 ),
             )
+
+    def order_handled(self, opportunity_id: int, detected_at: datetime | str) -> bool:
+        """Whether an order was handled already: its opportunity has a transaction or left 'active'."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM mev.transactions WHERE opportunity_id = %(id)s)"
+                " OR EXISTS (SELECT 1 FROM mev.opportunities WHERE id = %(id)s AND detected_at = %(at)s"
+                "            AND status <> 'active') AS handled",
+                {"id": opportunity_id, "at": detected_at},
+            )
+            row = cur.fetchone()
+            return bool(row and row["handled"])
 
     def finish_transaction(
         self,

@@ -81,6 +81,18 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "mev_component_up": ("gauge", "1 when the component published its metrics within 15 s", ("component",)),
     "mev_chain_head_block": ("gauge", "Newest block number seen by detection", ("chain",)),
     "mev_chain_head_age_seconds": ("gauge", "Seconds since the timestamp of the newest block seen", ("chain",)),
+    "mev_stream_reclaimed_total": (
+        "counter",
+        "Stream entries delivered before a crash and not acknowledged, read again"
+        " (source: own_pending after a restart, idle_consumer taken over with XAUTOCLAIM)",
+        ("stream", "source"),
+    ),
+    "mev_recoveries_total": (
+        "counter",
+        "Crash and nonce recoveries by action (duplicate_skipped, gap_filled, unknown_outcome_sent,"
+        " unknown_outcome_not_sent, unknown_outcome_unresolved, fee_bump_resend)",
+        ("chain", "action"),
+    ),
 }
 
 OWNED: dict[str, tuple[str, ...]] = {
@@ -97,6 +109,8 @@ OWNED: dict[str, tuple[str, ...]] = {
         "mev_opportunities_profitable_total",
         "mev_rpc_requests_total",
         "mev_errors_total",
+        "mev_stream_reclaimed_total",
+        "mev_recoveries_total",
     ),
     "execution": (
         "mev_executions_total",
@@ -107,6 +121,8 @@ OWNED: dict[str, tuple[str, ...]] = {
         "mev_rpc_requests_total",
         "mev_errors_total",
         "mev_pending_transactions",
+        "mev_stream_reclaimed_total",
+        "mev_recoveries_total",
     ),
     "monitoring": (
         "mev_api_request_duration_seconds",

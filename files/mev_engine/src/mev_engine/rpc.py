@@ -19,6 +19,11 @@ class RpcError(Exception):
         self.data = data
 
 
+class RpcUnreachable(RpcError):
+    """No answer (connection error, timeout, a non-JSON or HTTP-error reply): the node may or may
+    not have acted on the request."""
+
+
 class RpcClient:
     def __init__(self, chain: str, url: str, metrics: Any | None = None, timeout: float = 10.0) -> None:
         self.chain = chain
@@ -49,7 +54,7 @@ class RpcClient:
         except (requests.RequestException, ValueError) as exc:
             for method in methods:
                 self._count(method, "unreachable")
-            raise RpcError(f"{self.chain} node at {self.url} is unreachable: {exc}") from exc
+            raise RpcUnreachable(f"{self.chain} node at {self.url} is unreachable: {exc}") from exc
 
     def call(self, method: str, params: list[Any] | None = None) -> Any:
         answer = self._post(

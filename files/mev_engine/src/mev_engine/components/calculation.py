@@ -9,16 +9,23 @@ net profit in wei (gross minus gas_estimate x current gas price):
     status 'rejected'  net profit below trading.min_profit_eth
     status 'detected'  profitable, but trading is not enabled: no order
     status 'active'    profitable and forwarded to execution on `mev:orders`
+
+Crash safety: candidates are acknowledged after their batch is handled, and a candidate
+delivered before a crash is read again (streams.GroupReader: this consumer's pending list at
+start, another consumer's after redis.claim_idle_seconds). Each opportunity carries a
+deterministic key (details.key: chain, strategy, block, hash of the transaction data); for a
+redelivered candidate an opportunity whose key is already recorded is neither recorded again
+nor forwarded, so one opportunity never makes two orders.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
 import time
 from decimal import Decimal
-from typing import Any
 
 from mev_engine import streams
 from mev_engine.db import Database
@@ -58,6 +65,12 @@ def coalesce(candidates: list[Candidate]) -> list[Candidate]:
     return [*newest.values(), *others]
 
 
+def opportunity_key(opportunity: Opportunity) -> str:
+    """The same opportunity evaluated twice (a candidate read again after a crash) has the same key."""
+    digest = hashlib.sha256(opportunity.data.encode()).hexdigest()[:16]
+    return f"{opportunity.chain}:{opportunity.strategy}:{opportunity.block_number}:{opportunity.to.lower()}:{digest}"
+
+
 class Calculator:
     def __init__(self, runtime: Runtime, database: Database) -> None:
         self.runtime = runtime
@@ -70,13 +83,17 @@ class Calculator:
         }
         self.strategies: list[Strategy] = load_strategies(self.config, self.clients)
         self.consumer = socket.gethostname()  # stable: a restart resumes its own pending entries
+        self.reader = streams.GroupReader(
+            self.redis, (streams.CANDIDATES,), GROUP, self.consumer, self.config.claim_idle_seconds, self.metrics
+        )
         self.min_profit_wei = int(self.config.min_profit_eth * WEI_PER_ETH)
 
     def gas_price(self, chain: str) -> int:
         return int(self.clients[chain].call("eth_gasPrice"), 16)
 
-    def handle(self, candidate: Candidate) -> list[tuple[Opportunity, int, str]]:
-        """Evaluate one candidate with every strategy covering its chain; record and forward."""
+    def handle(self, candidate: Candidate, redelivered: bool = False) -> list[tuple[Opportunity, int, str]]:
+        """Evaluate one candidate with every strategy covering its chain; record and forward
+        (a redelivered candidate only the opportunities not recorded before the crash)."""
         results: list[tuple[Opportunity, int, str]] = []
         for strategy in self.strategies:
             if candidate.chain not in strategy.chains():
@@ -87,6 +104,12 @@ class Calculator:
             gas_price = self.gas_price(candidate.chain)
             trading = read_state(self.redis)
             for opportunity in opportunities:
+                key = opportunity_key(opportunity)
+                if redelivered and self.db.find_opportunity(opportunity.chain, opportunity.block_number, key):
+                    recoveries = self.metrics["mev_recoveries_total"]
+                    recoveries.labels(chain=opportunity.chain, action="duplicate_skipped").inc()
+                    log.warning("%s: opportunity %s was recorded before the restart: not again", opportunity.chain, key)
+                    continue
                 results.append(self._record(opportunity, gas_price, trading.enabled))
         return results
 
@@ -100,6 +123,7 @@ class Calculator:
         status = "rejected" if not profitable else ("active" if trading_enabled else "detected")
         details = {
             **opportunity.details,
+            "key": opportunity_key(opportunity),
             "gross_profit_wei": str(opportunity.gross_profit_wei),
             "gas_price_wei": str(gas_price),
             "to": opportunity.to,
@@ -147,21 +171,19 @@ class Calculator:
         log.info("strategies: %s", ", ".join(s.name for s in self.strategies) or "none")
         self.runtime.ready()
         while not self.runtime.stop.is_set():
-            answer = self.redis.xreadgroup(GROUP, self.consumer, {streams.CANDIDATES: ">"}, count=1000, block=500)
-            if not answer:
+            entries = self.reader.read(count=1000, block_ms=500)
+            if not entries:
                 continue
-            entries: list[tuple[Any, dict[str, str]]] = [
-                (entry_id, streams.decode_fields(fields)) for _stream, items in answer for entry_id, fields in items
-            ]
-            candidates = [candidate_from_fields(fields) for _id, fields in entries]
+            candidates = [candidate_from_fields(fields) for _stream, _id, fields, _again in entries]
+            redelivered = {c for c, (*_entry, again) in zip(candidates, entries, strict=True) if again}
             for candidate in coalesce(candidates):
                 try:
-                    self.handle(candidate)
+                    self.handle(candidate, redelivered=candidate in redelivered)
                 except RpcError as exc:
                     log.error("%s: strategy input unavailable: %s", candidate.chain, exc)
                 except Exception:
                     log.exception("%s: evaluating %s candidate failed", candidate.chain, candidate.kind)
-            self.redis.xack(streams.CANDIDATES, GROUP, *[entry_id for entry_id, _fields in entries])
+            self.redis.xack(streams.CANDIDATES, GROUP, *[entry_id for _stream, entry_id, _fields, _again in entries])
 
 
 def run(runtime: Runtime) -> None:

@@ -31,6 +31,26 @@
     the L1 data fee quoted by the GasPriceOracle predeploy on OP-stack chains and the gas
     margin on Arbitrum reserved with fees.MARGIN_PERCENT on top. The hot wallet keeps the open
     transactions' reserve and what the margin did not spend.
+
+Crash safety and nonces:
+* Orders and commands are acknowledged once handled; entries delivered before a crash are read
+  again (streams.GroupReader). A redelivered order whose opportunity already has a transaction
+  (or is no longer 'active') is not sent again; a redelivered command already answered is not
+  run again. An order's mev.transactions row is written ('pending') between signing and
+  broadcasting, so a crash right after the broadcast leaves a row that the restart follows.
+* A broadcast without an answer (timeout, connection lost) is resolved from the node
+  (resolve_unknown): the transaction known by its hash is followed as sent; unknown, with the
+  account's nonce not past it, its nonce is free again; a node that does not answer leaves the
+  nonce used and the transaction followed, and the gap filler replaces it if it never arrived.
+* Gaps (fill_gaps): when the node's `pending` count stops below the engine's next nonce at a
+  nonce nobody is sending and none of the engine's transactions for it is known to the node
+  (dropped from its pool) for GAP_GRACE_SECONDS, a zero-value transfer to itself takes it, fees
+  raised by trading.fee_bump_percent over what that nonce had, so the later nonces can be mined.
+* An order without a receipt after trading.resend_after_seconds is sent again with the same
+  nonce and fees raised by trading.fee_bump_percent (10 % at least: nodes' minimum replacement
+  bump), at most trading.max_resends times, only while trading is enabled and within
+  trading.max_gas_price_gwei; whichever version is mined, the others become 'replaced'.
+* Every one of these says so in the log (WARNING) and in mev_recoveries_total{chain,action}.
 """
 
 from __future__ import annotations
@@ -67,7 +87,7 @@ from mev_engine.fees import (
 )
 from mev_engine.keystore import load_account
 from mev_engine.nonce import NonceManager
-from mev_engine.rpc import RpcClient, RpcError
+from mev_engine.rpc import RpcClient, RpcError, RpcUnreachable
 from mev_engine.runtime import Runtime
 from mev_engine.state import CONTROL_CHANNEL, EMERGENCY, read_state
 
@@ -121,6 +141,9 @@ class Sent:
     detected_at: str | None = None
     strategy: str = ""
     key: str = ""  # orders for the same trade share it: one in flight at a time
+    to: str = ""  # an order's call, to send it again with a fee bump
+    data: str = ""
+    resends: int = 0
 
 
 def order_key(order: dict[str, str]) -> str:
@@ -149,6 +172,13 @@ def bump(value: int, percent: int) -> int:
     return -(-value * (100 + percent) // 100)  # ceiling: never below the node's minimum bump
 
 
+# How often a broadcast without an answer is looked up on the node before it is left unresolved.
+UNKNOWN_OUTCOME_TRIES = 3
+# A nonce gap must be seen this long before it is filled (a transaction being broadcast right now).
+GAP_GRACE_SECONDS = 2.0
+GAP_CHECK_SECONDS = 1.0
+
+
 class Executor:
     def __init__(self, runtime: Runtime, database: Database, account: LocalAccount) -> None:
         self.runtime = runtime
@@ -171,6 +201,11 @@ class Executor:
         }
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="order")
         self.consumer = socket.gethostname()
+        self.reader = streams.GroupReader(self.redis, (streams.COMMANDS, streams.ORDERS), GROUP, self.consumer,
+                                          self.config.claim_idle_seconds, self.metrics)  # fmt: skip
+        self.taken: set[str] = set()  # order entries being handled: not taken twice when reclaimed
+        self.gaps: dict[str, tuple[int, float]] = {}  # chain -> (gap nonce, first seen)
+        self.next_gap_check = 0.0
 
     # ------------------------------------------------------------------ fees and sending
 
@@ -226,24 +261,68 @@ class Executor:
             family, estimate, price, legacy=legacy, margin_percent=MARGIN_PERCENT, l1_fee=int(answer[2:66], 16)
         )
 
-    def send(self, chain: str, tx: dict[str, Any], nonce: int | None = None) -> tuple[str, int]:
-        """Sign and broadcast; a nonce is allocated unless given. Returns (hash, nonce)."""
+    def send(self, chain: str, tx: dict[str, Any], nonce: int | None = None, before: Any = None) -> tuple[str, int]:
+        """Sign and broadcast; a nonce is allocated unless given. Returns (hash, nonce).
+
+        `before(tx_hash, nonce)` runs between signing and broadcasting (an order writes its row).
+        A broadcast without an answer is resolved from the node (resolve_unknown), never by giving
+        the nonce back blindly: only a transaction the node does not have frees its nonce."""
         wallet = self.wallets[chain]
         allocated = nonce is None
         use = wallet.nonces.allocate() if nonce is None else nonce
-        tx = {**tx, "nonce": use, "chainId": wallet.chain_id}
-        signed = self.account.sign_transaction(tx)
+        signed = self.account.sign_transaction({**tx, "nonce": use, "chainId": wallet.chain_id})
+        tx_hash = "0x" + bytes(signed.hash).hex()
         try:
-            tx_hash = wallet.client.call(
-                "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex().removeprefix("0x")]
-            )
+            if before is not None:
+                before(tx_hash, use)
+            try:
+                wallet.client.call("eth_sendRawTransaction", ["0x" + bytes(signed.raw_transaction).hex()])
+            except RpcUnreachable as exc:
+                outcome = self.resolve_unknown(chain, tx_hash, use)
+                self.metrics["mev_recoveries_total"].labels(chain=chain, action=f"unknown_outcome_{outcome}").inc()
+                log.warning("%s: broadcast of %s (nonce %d) got no answer (%s): %s", chain, tx_hash, use, exc,
+                            {"sent": "the node has it, following it", "not_sent": "the node does not have it",
+                             "unresolved": "cannot tell, nonce kept, following it"}[outcome])  # fmt: skip
+                if outcome == "not_sent":
+                    raise
         except RpcError as exc:
             if "nonce" in str(exc).lower() and "low" in str(exc).lower():
                 wallet.nonces.resync()
             elif allocated:
                 wallet.nonces.release(use)
             raise
-        return str(tx_hash).lower(), use
+        except Exception:
+            if allocated:
+                wallet.nonces.release(use)
+            raise
+        if allocated:
+            wallet.nonces.done(use)
+        return tx_hash, use
+
+    def resolve_unknown(self, chain: str, tx_hash: str, nonce: int) -> str:
+        """What became of a broadcast that got no answer, asked of the node: 'sent' when it knows the
+        transaction by its hash, 'not_sent' when it does not and the account's pending nonce is not
+        past it (nothing holds that nonce), else 'unresolved' (the node does not answer, or another
+        transaction holds the nonce): the nonce stays used."""
+        client = self.wallets[chain].client
+        for attempt in range(UNKNOWN_OUTCOME_TRIES):
+            try:
+                if client.call("eth_getTransactionByHash", [tx_hash]) is not None:
+                    return "sent"
+                return "not_sent" if client.nonce(self.address, "pending") <= nonce else "unresolved"
+            except RpcError as exc:
+                log.warning("%s: cannot look up %s yet: %s", chain, tx_hash, exc)
+                time.sleep(0.5 * 2**attempt)
+        return "unresolved"
+
+    def replacement_fees(self, chain: str, previous: list[Sent], capped: bool) -> tuple[int, int]:
+        """(max fee, priority fee) of a transaction replacing `previous` (same nonce): both raised by
+        trading.fee_bump_percent over the highest already used, and not below the current fees."""
+        max_fee, priority = self.fees(chain, capped=capped)
+        prev_max = max((s.max_fee for s in previous), default=max_fee)
+        prev_priority = max((s.priority_fee for s in previous), default=priority)
+        new_priority = max(bump(prev_priority, self.config.fee_bump_percent), priority)
+        return max(bump(prev_max, self.config.fee_bump_percent), max_fee, new_priority), new_priority
 
     def track(self, sent: Sent) -> None:
         with self.lock:
@@ -258,12 +337,18 @@ class Executor:
         self.db.set_opportunity_status(int(order["opportunity_id"]), order["detected_at"], "expired")
         log.info("%s order for opportunity %s not sent: %s", order["chain"], order["opportunity_id"], reason)
 
-    def execute(self, order: dict[str, str]) -> str | None:
+    def execute(self, order: dict[str, str], redelivered: bool = False) -> str | None:
         """Submit one order if every condition holds; return the transaction hash or None.
 
         While a transaction for the same trade (order_key) waits for its receipt, later
-        orders for it are skipped: the first one closes the gap, the rest would revert.
+        orders for it are skipped: the first one closes the gap, the rest would revert. An
+        order read again after a crash is dropped when it was handled before.
         """
+        if redelivered and self.db.order_handled(int(order["opportunity_id"]), order["detected_at"]):
+            self.metrics["mev_recoveries_total"].labels(chain=order["chain"], action="duplicate_skipped").inc()
+            log.warning("%s: order for opportunity %s was handled before the restart: not again",
+                        order["chain"], order["opportunity_id"])  # fmt: skip
+            return None
         key = order_key(order)
         with self.lock:
             busy = key in self.busy
@@ -321,14 +406,23 @@ class Executor:
         if self.halted.is_set():
             self._skip(order, "skipped", "emergency stop")
             return None
+        opportunity_id = int(order["opportunity_id"])
+        signed: list[str] = []
+
+        def record(tx_hash: str, nonce: int) -> None:  # before the broadcast: a crash leaves a row to follow
+            signed.append(tx_hash)
+            self.db.insert_transaction(chain, tx_hash, self.address, order["to"], nonce, gas_limit, max_fee, priority,
+                                       0, opportunity_id, status="pending")  # fmt: skip
+
         try:
-            tx_hash, nonce = self.send(chain, tx)
+            tx_hash, nonce = self.send(chain, tx, before=record)
         except RpcError as exc:
             self.metrics["mev_executions_total"].labels(chain=chain, strategy=order["strategy"], status="error").inc()
             log.error("%s: sending order for opportunity %s failed: %s", chain, order["opportunity_id"], exc)
+            for never_sent in signed:
+                self.db.mark_transaction(never_sent, "dropped")
             self.db.set_opportunity_status(int(order["opportunity_id"]), order["detected_at"], "failed")
             return None
-        opportunity_id = int(order["opportunity_id"])
         self.track(
             Sent(
                 chain,
@@ -344,20 +438,24 @@ class Executor:
                 order["detected_at"],
                 order["strategy"],
                 key,
+                order["to"],
+                order["data"],
             )
         )
-        self.db.insert_transaction(
-            chain, tx_hash, self.address, order["to"], nonce, gas_limit, max_fee, priority, 0, opportunity_id
-        )
+        self.db.mark_transaction(tx_hash, "submitted")
         self.db.set_opportunity_status(opportunity_id, order["detected_at"], "submitted")
         log.info("%s: submitted %s (nonce %d) for opportunity %d", chain, tx_hash, nonce, opportunity_id)
         return tx_hash
 
-    def _execute_logged(self, order: dict[str, str]) -> None:
+    def _execute_logged(self, order: dict[str, str], entry_id: str, redelivered: bool) -> None:
         try:
-            self.execute(order)
+            self.execute(order, redelivered)
         except Exception:
             log.exception("%s: order for opportunity %s failed", order.get("chain"), order.get("opportunity_id"))
+        finally:  # handled (or failed for good): a crash before this line makes it read again
+            self.redis.xack(streams.ORDERS, GROUP, entry_id)
+            with self.lock:
+                self.taken.discard(entry_id)
 
     # ------------------------------------------------------------------ receipts
 
@@ -376,17 +474,102 @@ class Executor:
             for sent, receipt in zip(sent_list, receipts, strict=True):
                 if receipt:
                     self._finish(sent, receipt)
-                elif time.time() - sent.sent_at > self.config.receipt_timeout_seconds:
-                    self._retire(sent, "dropped")
+                    continue
+                with self.lock:
+                    newer = [s for s in self.inflight.values()
+                             if s.chain == chain and s.nonce == sent.nonce and s.sent_at > sent.sent_at]  # fmt: skip
+                if time.time() - sent.sent_at > self.config.receipt_timeout_seconds:
+                    self._retire(sent, "replaced" if newer else "dropped")
+                elif sent.kind == "order" and sent.data and not newer and self._overdue(sent):
+                    self.resend(sent)
+        if time.monotonic() >= self.next_gap_check:
+            self.next_gap_check = time.monotonic() + GAP_CHECK_SECONDS
+            self.fill_gaps()
+
+    def _overdue(self, sent: Sent) -> bool:
+        return time.time() - sent.sent_at > self.config.resend_after_seconds
+
+    def resend(self, sent: Sent) -> None:
+        """Send an order not mined in time again: same nonce and call, fees raised by
+        trading.fee_bump_percent; at most trading.max_resends times, only while trading is enabled
+        and within trading.max_gas_price_gwei."""
+        if sent.resends >= self.config.max_resends or self.halted.is_set() or not read_state(self.redis).enabled:
+            return
+        sent.resends += 1  # counts a refused attempt too: the retries stay bounded
+        try:
+            max_fee, priority = self.replacement_fees(sent.chain, [sent], capped=True)
+            if max_fee > self.config.max_gas_price_gwei * GWEI:
+                raise FeeTooHigh(f"the bumped fee {Decimal(max_fee) / GWEI} gwei is above trading.max_gas_price_gwei")
+            tx = {"type": 2, "to": to_checksum_address(sent.to), "data": sent.data, "value": 0,
+                  "gas": sent.gas_limit, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": priority}  # fmt: skip
+            tx_hash, _nonce = self.send(sent.chain, tx, nonce=sent.nonce)
+        except (RpcError, FeeTooHigh) as exc:
+            log.warning("%s: not sending %s (nonce %d) again: %s", sent.chain, sent.tx_hash, sent.nonce, exc)
+            return
+        again = replace(sent, tx_hash=tx_hash, max_fee=max_fee, priority_fee=priority, sent_at=time.time())
+        self.track(again)
+        self.db.insert_transaction(sent.chain, tx_hash, self.address, sent.to, sent.nonce, sent.gas_limit, max_fee,
+                                   priority, 0, sent.opportunity_id)  # fmt: skip
+        self.metrics["mev_recoveries_total"].labels(chain=sent.chain, action="fee_bump_resend").inc()
+        log.warning("%s: order %s (nonce %d) not mined after %.0fs: sent again as %s, max fee %d -> %d wei (%d/%d)",
+                    sent.chain, sent.tx_hash, sent.nonce, time.time() - sent.sent_at, tx_hash, sent.max_fee, max_fee,
+                    again.resends, self.config.max_resends)  # fmt: skip
+
+    def fill_gaps(self) -> None:
+        """Fill a nonce the node lost, which blocks every later one: the node's `pending` count stops
+        below the engine's next nonce (or at a nonce of a transaction the engine follows) at a nonce
+        nobody is sending and none of the engine's transactions for it is known to the node, for
+        GAP_GRACE_SECONDS. A zero-value transfer to itself takes it, fees bumped over that nonce's."""
+        for chain, wallet in self.wallets.items():
+            client = wallet.client
+            try:
+                pending = client.nonce(self.address, "pending")
+                with self.lock:
+                    known = [s for s in self.inflight.values() if s.chain == chain and s.nonce == pending]
+                lost = (known or wallet.nonces.is_gap(pending)) and not any(
+                    client.call("eth_getTransactionByHash", [s.tx_hash]) for s in known
+                )
+            except RpcError as exc:
+                log.warning("%s: cannot check for a nonce gap: %s", chain, exc)
+                continue
+            seen = self.gaps.get(chain)
+            if not lost:
+                self.gaps.pop(chain, None)
+                continue
+            if seen is None or seen[0] != pending:
+                self.gaps[chain] = (pending, time.monotonic())
+                continue
+            if time.monotonic() - seen[1] < GAP_GRACE_SECONDS or not wallet.nonces.claim(pending):
+                continue
+            try:
+                max_fee, priority = self.replacement_fees(chain, known, capped=False)
+                gas = self.quote(chain, self.address, 0, pending, l1_fee=False).gas
+                tx = {"type": 2, "to": self.address, "value": 0, "gas": gas, "maxFeePerGas": max_fee,
+                      "maxPriorityFeePerGas": priority}  # fmt: skip
+                tx_hash, _nonce = self.send(chain, tx, nonce=pending)
+            except (RpcError, CommandError) as exc:
+                log.error("%s: cannot fill the nonce gap at %d: %s", chain, pending, exc)
+                wallet.nonces.release(pending)
+                continue
+            wallet.nonces.done(pending)
+            self.gaps.pop(chain, None)
+            self.track(Sent(chain, tx_hash, pending, gas, max_fee, priority, 0, "filler", time.time()))
+            self.db.insert_transaction(chain, tx_hash, self.address, self.address, pending, gas, max_fee, priority, 0,
+                                       None)  # fmt: skip
+            self.metrics["mev_recoveries_total"].labels(chain=chain, action="gap_filled").inc()
+            lost_hashes = ", ".join(s.tx_hash for s in known) or "no transaction sent for it"
+            log.warning("%s: nonce %d was lost by the node (%s): filled with %s, later nonces can be mined",
+                        chain, pending, lost_hashes, tx_hash)  # fmt: skip
 
     def _retire(self, sent: Sent, status: str) -> None:
         with self.lock:
             self.inflight.pop(sent.tx_hash, None)
-            self.busy.discard(sent.key)
+            if not any(s.key == sent.key for s in self.inflight.values()):
+                self.busy.discard(sent.key)
         self.db.mark_transaction(sent.tx_hash, status)
         if sent.kind == "order":
             self.metrics["mev_executions_total"].labels(chain=sent.chain, strategy=sent.strategy, status=status).inc()
-            if sent.opportunity_id is not None and sent.detected_at:
+            if sent.opportunity_id is not None and sent.detected_at and status == "dropped":
                 self.db.set_opportunity_status(sent.opportunity_id, sent.detected_at, "failed")
         log.info("%s: %s %s (nonce %d)", sent.chain, sent.tx_hash, status, sent.nonce)
 
@@ -424,12 +607,13 @@ class Executor:
             sent.tx_hash, "confirmed" if ok else "failed", 1 if ok else 0, block, gas_used, price, profit
         )
         for sibling in siblings:
-            self.db.mark_transaction(sibling.tx_hash, "cancelled" if sent.kind == "cancel" else "replaced")
+            outcome = "cancelled" if sent.kind in ("cancel", "filler") else "replaced"
+            self.db.mark_transaction(sibling.tx_hash, outcome)
             if sibling.kind == "order":
                 self.metrics["mev_executions_total"].labels(
-                    chain=sibling.chain, strategy=sibling.strategy, status="cancelled"
+                    chain=sibling.chain, strategy=sibling.strategy, status=outcome
                 ).inc()
-                if sibling.opportunity_id is not None and sibling.detected_at:
+                if sibling.opportunity_id is not None and sibling.detected_at and sibling.key != sent.key:
                     self.db.set_opportunity_status(sibling.opportunity_id, sibling.detected_at, "failed")
         if sent.kind == "order":
             self.outcomes[sent.chain].append(ok)
@@ -484,14 +668,10 @@ class Executor:
             with self.lock:
                 known = [s for s in self.inflight.values() if s.chain == name and s.nonce >= latest]
             nonces = sorted(set(range(latest, pending)) | {s.nonce for s in known})
-            max_fee, priority = self.fees(name, capped=False)
             gas = self.quote(name, self.address, 0, latest, l1_fee=False).gas if nonces else 0
             for nonce in nonces:
                 previous = [s for s in known if s.nonce == nonce]
-                prev_max = max((s.max_fee for s in previous), default=max_fee)
-                prev_priority = max((s.priority_fee for s in previous), default=priority)
-                new_priority = max(bump(prev_priority, self.config.fee_bump_percent), priority)
-                new_max = max(bump(prev_max, self.config.fee_bump_percent), max_fee, new_priority)
+                new_max, new_priority = self.replacement_fees(name, previous, capped=False)
                 tx = {
                     "type": 2,
                     "to": self.address,
@@ -691,7 +871,7 @@ class Executor:
             self.halted.set()
         self.reload_open()
         threads = [
-            threading.Thread(target=self._loop, args=(0.2, self.poll_receipts, "receipts"), daemon=True),
+            threading.Thread(target=self._loop, args=(0.2, self.poll_receipts, "receipts and nonces"), daemon=True),
             threading.Thread(target=self._loop, args=(2.0, self.refresh_gauges, "balances"), daemon=True),
             threading.Thread(target=self.listen_control, daemon=True),
         ]
@@ -701,18 +881,17 @@ class Executor:
         self.runtime.ready()
         try:
             while not self.runtime.stop.is_set():
-                answer = self.redis.xreadgroup(
-                    GROUP, self.consumer, {streams.COMMANDS: ">", streams.ORDERS: ">"}, count=100, block=200
-                )
-                for stream, items in answer or []:
-                    name = streams.text(stream)
-                    for entry_id, raw in items:
-                        fields = streams.decode_fields(raw)
-                        if name == streams.COMMANDS:
+                for name, entry_id, fields, redelivered in self.reader.read(count=100, block_ms=200):
+                    if name == streams.COMMANDS:
+                        if not (redelivered and self.redis.exists(streams.REPLY.format(id=fields.get("id", "")))):
                             self.handle_command(fields)
-                        else:
-                            self.pool.submit(self._execute_logged, fields)
                         self.redis.xack(name, GROUP, entry_id)
+                        continue
+                    with self.lock:
+                        if entry_id in self.taken:  # still in hand here: claimed back from ourselves
+                            continue
+                        self.taken.add(entry_id)
+                    self.pool.submit(self._execute_logged, fields, entry_id, redelivered)
         finally:
             self.pool.shutdown(wait=True)  # graceful: orders already taken finish
             for thread in threads:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import services
-from devnet import ETH, Devnet
+import yaml
+from devnet import ETH, Devnet, wait_for
 
 from mev_engine.client import main
 from mev_engine.fees import DUST_WEI, MARGIN_PERCENT, with_margin
@@ -41,6 +42,79 @@ def test_mev_cli_commands_and_exit_codes(engine: Any, tmp_path: Path, capsys: py
     assert "HTTP 401" in capsys.readouterr().err
     assert main(["--url", "http://127.0.0.1:9", "--env-file", str(env), "status"]) == 3
     assert "unreachable" in capsys.readouterr().err
+
+
+def test_status_detailed_says_what_is_not_ready_and_what_is_pending(
+    engine: Any, db: Any, funded_hot: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runbook's `mev-cli status --detailed` after starting the services: the status document, each
+    component's and chain's problem from /health/ready, every pending transaction; exit 1 until ready."""
+    api = engine(("monitoring",))
+    env = tmp_path / "engine.env"
+    env.write_text(f"MEV_API_TOKEN={api.token}\n")
+    detailed = ["--url", api.api, "--env-file", str(env), "status", "--detailed"]
+    tx_hash = "0x" + "ab" * 32
+    db.execute(
+        "INSERT INTO mev.transactions (tx_hash, chain, from_address, nonce, status)"
+        " VALUES (%s, 'ethereum', %s, 7, 'submitted')",
+        (tx_hash, funded_hot.address),
+    )
+
+    assert main(detailed) == 1
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert main(["--url", api.api, "--env-file", str(env), "status"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert set(plain) < set(report)  # everything `status` prints, and more
+    assert report["ready"] is False
+    assert report["components"]["monitoring"] == {"up": True, "problem": None}
+    assert "mev-detection has not reported" in report["components"]["detection"]["problem"]
+    chain = report["chains"]["ethereum"]
+    assert chain["head"] is None and chain["problem"] == "no head seen yet"
+    assert chain["max_head_age_seconds"] > 0
+    assert chain["pending_transactions"] == report["pending_transactions"] == 1
+    assert [(row["hash"], row["nonce"], row["status"]) for row in report["pending"]] == [(tx_hash, 7, "submitted")]
+    assert "the engine is not ready: component:detection: mev-detection has not reported" in out.err
+    assert "chain:ethereum: no head seen yet" in out.err
+
+    db.execute("DELETE FROM mev.transactions")  # not a real transaction: execution would go looking for it
+    for component in ("detection", "calculation", "execution"):
+        api.start(component)
+    wait_for(lambda: api.call("GET", "/health/ready").status_code == 200, 60, "ready", api)
+    assert main(detailed) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert report["ready"] is True and report["failing"] == {} and report["pending"] == []
+    assert all(c == {"up": True, "problem": None} for c in report["components"].values())
+    chain = report["chains"]["ethereum"]
+    assert isinstance(chain["head"], int) and chain["problem"] is None and chain["pending_transactions"] == 0
+    assert 0 <= chain["head_age_seconds"] <= chain["max_head_age_seconds"]
+
+
+def test_preflight_check_runs_the_engine_preflight(
+    engine: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runbook's `mev-cli preflight check`: the checks of `mev-engine preflight`, no API needed."""
+    api = engine(())
+    env = tmp_path / "engine.env"
+    env.write_text("".join(f"{k}={v}\n" for k, v in api.env.items()))
+    assert main(["--env-file", str(env), "preflight", "check", "--config", str(api.config)]) == 0
+    out = capsys.readouterr().out
+    for name in ("postgresql", "redis", "chain:ethereum", "keystore"):
+        assert f"ok {name}" in out
+
+    document = yaml.safe_load(api.config.read_text())
+    document["chains"][0]["http_url"] = "http://127.0.0.1:9"  # nothing listens on discard
+    document["redis"]["url"] = "redis://127.0.0.1:9/0"
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump(document))
+    assert main(["--env-file", str(env), "preflight", "check", "--config", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED redis" in err and "FAILED chain:ethereum" in err
+    assert "mev-cli preflight check: 2 failed: redis, chain:ethereum" in err
+
+    env.write_text(f"MEV_API_TOKEN={api.token}\n")  # the keystore password is missing
+    assert main(["--env-file", str(env), "preflight", "check", "--config", str(api.config)]) == 1
+    assert "MEV_KEYSTORE_PASSWORD" in capsys.readouterr().err
 
 
 def test_withdraw_without_a_chain_withdraws_on_every_chain(

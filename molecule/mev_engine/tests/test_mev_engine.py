@@ -91,6 +91,16 @@ def test_unit_exposure_at_most_2(host, component):
     assert score <= 2.0, out
 
 
+@pytest.mark.parametrize(
+    ("component", "nice"), [("monitoring", 0), ("detection", -10), ("calculation", -5), ("execution", -10)]
+)
+def test_runs_at_its_nice_unpinned_while_no_cpus_are_set_aside(host, component, nice):
+    """mev_engine_nice's defaults on the running process; host_tuning_isolated_cpus is "" here: no CPUAffinity=."""
+    pid = host.check_output(f"systemctl show -p MainPID --value mev-{component}")
+    assert int(host.check_output(f"ps -o ni= -p {pid}")) == nice
+    assert "CPUAffinity=" not in host.file(f"/etc/systemd/system/mev-{component}.service").content_string
+
+
 def test_runs_as_mev_from_the_current_release(host):
     pid = host.check_output("systemctl show -p MainPID --value mev-monitoring")
     assert host.check_output(f"stat -c %U /proc/{pid}") == "mev"

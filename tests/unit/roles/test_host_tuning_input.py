@@ -6,6 +6,7 @@ to its preflight (argument specs are validated first, whatever the tags).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def test_defaults_pass_preflight(tmp_path):
         ({"host_tuning_cstate_max": 12}, "host_tuning_cstate_max=12"),
         ({"host_tuning_limits_memlock": "lots"}, "host_tuning_limits_memlock=lots"),
         ({"host_tuning_hugepages_count": 100000000}, "host_tuning_hugepages_max_percent"),
+        ({"host_tuning_isolated_cpus": "2-x"}, 'host_tuning_isolated_cpus="2-x"'),
+        ({"host_tuning_isolated_cpus": "3-1"}, 'host_tuning_isolated_cpus="3-1"'),
+        ({"host_tuning_isolated_cpus": "4096"}, 'host_tuning_isolated_cpus="4096"'),
+        ({"host_tuning_isolated_cpus": f"0-{os.cpu_count() - 1}"}, "leaves at least one CPU for everything else"),
     ],
 )
 def test_bad_input_names_the_variable(tmp_path, variables, expected):
@@ -42,3 +47,8 @@ def test_bad_input_names_the_variable(tmp_path, variables, expected):
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert expected in output, output
+
+
+def test_isolated_cpus_that_leave_one_cpu_pass(tmp_path):
+    result = run_preflight(tmp_path, {"host_tuning_isolated_cpus": f"1-{os.cpu_count() - 1}"})
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -24,7 +24,7 @@ from mev_engine.config import (
     load_config,
 )
 from mev_engine.keystore import KeystoreError
-from mev_engine.preflight import run_preflight
+from mev_engine.preflight import report, run_preflight
 from mev_engine.runtime import Fatal, Runtime
 
 COMPONENTS = ("detection", "calculation", "execution", "monitoring")
@@ -67,15 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: valid ({len(config.chains)} chain(s): {', '.join(config.chains)})")
         return 0
     if args.command == "preflight":
-        checks = run_preflight(config)
-        for check in checks:
-            stream = sys.stdout if check.ok else sys.stderr
-            print(f"{'ok' if check.ok else 'FAILED'} {check.name}: {check.detail}", file=stream)
-        failed = [c.name for c in checks if not c.ok]
-        if failed:
-            print(f"mev-engine preflight: {len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
-            return 1
-        return 0
+        return report(run_preflight(config), "mev-engine preflight")
     return _run_component(config, args.component)
 
 

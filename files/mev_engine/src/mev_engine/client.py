@@ -1,6 +1,8 @@
 """`mev-cli`: the runbooks' operator commands, spoken to the engine's HTTP API.
 
-    mev-cli status
+    mev-cli status [--detailed]      --detailed: plus what is not ready and why, pending count per chain,
+                                     every pending transaction; exit 1 when the engine is not ready
+    mev-cli preflight check [--config /etc/mev/engine.yml]     `mev-engine preflight`'s checks, no API needed
     mev-cli trading enable | disable [--graceful] [--reason TEXT]
     mev-cli emergency stop [--reason TEXT]
     mev-cli transactions list [--status pending] [--chain C] [--limit N] [--format table|json]
@@ -9,8 +11,10 @@
     mev-cli wallet withdraw [--chain C] [--to ADDRESS] [--emergency]   no --chain: every chain, each reported
 
 The token comes from MEV_API_TOKEN (or --env-file, default /etc/mev/engine.env when
-readable). Exit codes: 0 done; 1 the API refused (message printed); 2 bad usage;
-3 the API is unreachable; 4 `transactions wait` timed out.
+readable); `preflight check` reads the engine's secrets from the same file (else the
+process environment) and needs no API. Exit codes: 0 done; 1 the API refused, the
+engine is not ready (`status --detailed`) or a preflight check failed (each named on
+stderr); 2 bad usage; 3 the API is unreachable; 4 `transactions wait` timed out.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import Any
 
 import requests
 
-from mev_engine.config import DEFAULT_ENV_FILE, ConfigError, read_env_file
+from mev_engine.config import DEFAULT_CONFIG, DEFAULT_ENV_FILE, ConfigError, read_env_file
+from mev_engine.preflight import preflight
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_TIMEOUT = 1, 2, 3, 4
 
@@ -71,10 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mev-cli", description="Operate the MEV engine through its API.")
     parser.add_argument("--url", default=os.environ.get("MEV_API_URL", "http://127.0.0.1:8090"))
     parser.add_argument(
-        "--env-file", type=Path, default=None, help=f"read MEV_API_TOKEN here (default {DEFAULT_ENV_FILE})"
+        "--env-file",
+        type=Path,
+        default=None,
+        help=f"MEV_API_TOKEN, and for preflight check every secret (default {DEFAULT_ENV_FILE})",
     )
     sub = parser.add_subparsers(dest="area", required=True)
-    sub.add_parser("status")
+    status = sub.add_parser("status")
+    status.add_argument(
+        "--detailed", action="store_true", help="plus readiness, pending per chain and every pending transaction"
+    )
+    checks = sub.add_parser("preflight").add_subparsers(dest="action", required=True)
+    check = checks.add_parser("check", help="the checks of `mev-engine preflight`")
+    check.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"engine YAML (default {DEFAULT_CONFIG})")
     trading = sub.add_parser("trading").add_subparsers(dest="action", required=True)
     for action in ("enable", "disable"):
         p = trading.add_parser(action)
@@ -104,9 +118,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_file(env_file: Path | None) -> Path | None:
+    """--env-file, else /etc/mev/engine.env when this user may read it, else none (the process environment)."""
+    return env_file or (DEFAULT_ENV_FILE if os.access(DEFAULT_ENV_FILE, os.R_OK) else None)
+
+
 def _token(env_file: Path | None) -> str:
     token = os.environ.get("MEV_API_TOKEN", "")
-    path = env_file or (DEFAULT_ENV_FILE if os.access(DEFAULT_ENV_FILE, os.R_OK) else None)
+    path = _env_file(env_file)
     if path is not None:
         try:
             token = read_env_file(path).get("MEV_API_TOKEN", token)
@@ -121,8 +140,40 @@ def _print(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def _detailed_status(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
+    """/api/v1/status with /health/ready's reasons set beside what they concern, and the pending transactions."""
+    status: dict[str, Any] = api.request("GET", "/api/v1/status")
+    try:
+        api.request("GET", "/health/ready")
+        failing: dict[str, str] = {}
+    except ApiError as exc:
+        if not (isinstance(exc.data, dict) and isinstance(exc.data.get("failing"), dict)):
+            raise
+        failing = exc.data["failing"]  # 503: what is not ready, and why
+    pending = api.request("GET", "/api/v1/transactions", status="pending", limit=10_000)["transactions"]
+    for name, component in status["components"].items():
+        component["problem"] = failing.get(f"component:{name}")
+    for name, chain in status["chains"].items():
+        chain["problem"] = failing.get(f"chain:{name}")
+        chain["pending_transactions"] = sum(1 for row in pending if row["chain"] == name)
+    status["ready"] = not failing
+    status["failing"] = failing
+    status["pending"] = [
+        {key: row.get(key) for key in ("chain", "nonce", "hash", "status", "submitted_at", "created_at")}
+        for row in pending
+    ]
+    return status, failing
+
+
 def run(args: argparse.Namespace, api: Api) -> int:
-    if args.area == "status":
+    if args.area == "status" and args.detailed:
+        status, failing = _detailed_status(api)
+        _print(status)
+        if failing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in failing.items())
+            print(f"mev-cli: the engine is not ready: {reasons}", file=sys.stderr)
+            return EXIT_REFUSED
+    elif args.area == "status":
         _print(api.request("GET", "/api/v1/status"))
     elif args.area == "trading":
         _print(api.request("POST", f"/api/v1/trading/{args.action}", {"reason": args.reason}))
@@ -160,6 +211,8 @@ def run(args: argparse.Namespace, api: Api) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.area == "preflight":  # no API: the engine's own checks, from its configuration and secrets
+        return preflight(args.config, _env_file(args.env_file), "mev-cli preflight check")
     try:
         return run(args, Api(args.url, _token(args.env_file)))
     except ApiError as exc:

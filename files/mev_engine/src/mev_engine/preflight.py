@@ -1,13 +1,18 @@
-"""`mev-engine preflight`: is every dependency reachable and usable? Names each failure."""
+"""`mev-engine preflight` and `mev-cli preflight check`: is every dependency reachable and usable?
+
+Names each failure; both commands go through `preflight()` so they check and report alike.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import redis
 
-from mev_engine.config import EngineConfig
+from mev_engine.config import REQUIRED_SECRETS, ConfigError, EngineConfig, load_config
 from mev_engine.keystore import KeystoreError, load_account
 from mev_engine.rpc import RpcClient, RpcError
 
@@ -82,3 +87,25 @@ def run_preflight(config: EngineConfig) -> list[Check]:
     checks += [check_chain(config, name) for name in config.chains]
     checks.append(check_keystore(config))
     return checks
+
+
+def report(checks: list[Check], prog: str) -> int:
+    """Print one line per check (failures on stderr) and a summary naming the failed ones; 0 or 1."""
+    for check in checks:
+        stream = sys.stdout if check.ok else sys.stderr
+        print(f"{'ok' if check.ok else 'FAILED'} {check.name}: {check.detail}", file=stream)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        print(f"{prog}: {len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def preflight(config_path: Path, env_file: Path | None, prog: str) -> int:
+    """Load the configuration with every secret, run every check, report: the exit code (0 or 1)."""
+    try:
+        config = load_config(config_path, env_file, require_secrets=REQUIRED_SECRETS)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    return report(run_preflight(config), prog)

@@ -4,7 +4,8 @@
     GET  /health/startup               200 once Redis and PostgreSQL answered at least once, else 503
     GET  /health/ready                 200, or 503 {"failing": {"<dependency>": "<why>"}}
     GET  /metrics                      Prometheus text: this process and every component (see metrics.py)
-    GET  /api/v1/status                trading state, components, chains, pending count, wallet
+    GET  /api/v1/status                trading state, components, chains (head, its age and bound), pending count,
+                                       cold wallet, instance
     POST /api/v1/trading/enable        state -> enabled
     POST /api/v1/trading/disable       state -> disabled (graceful: no new orders; in-flight transactions go on)
     POST /api/v1/emergency/stop        state -> emergency_stop, queued orders discarded, execution halts at once
@@ -190,16 +191,13 @@ class Monitor:
             components[component] = {"up": up}
         chains = {}
         now = time.time()
-        for name in self.config.chains:
+        for name, chain in self.config.chains.items():
             head = await self.redis.hgetall(streams.CHAIN_HEAD.format(chain=name))
-            chains[name] = (
-                {
-                    "head": int(head[b"block_number"]),
-                    "head_age_seconds": round(now - float(head[b"block_timestamp"]), 3),
-                }
-                if head
-                else {"head": None, "head_age_seconds": None}
-            )
+            chains[name] = {
+                "head": int(head[b"block_number"]) if head else None,
+                "head_age_seconds": round(now - float(head[b"block_timestamp"]), 3) if head else None,
+                "max_head_age_seconds": chain.max_head_age_seconds,  # the bound /health/ready applies
+            }
         try:
             pending = await asyncio.to_thread(self.db.open_transactions)
             pending_count: int | None = len(pending)

@@ -133,6 +133,17 @@ def test_first_database_backup_is_good(host, inventory):
     assert len(good(host)) >= 1
 
 
+@pytest.mark.parametrize("job", ["config", "keys", "db-incr", "verify", "drill"])
+def test_every_timer_job_runs_inside_its_sandbox(host, job):
+    """The timers start the units, not the playbook: each runs under its README's hardening
+    (root archives without CAP_DAC_OVERRIDE write their manifests beside postgres's)."""
+    result = host.run(f"systemctl start mevops-backup-{job}.service")
+    journal = host.run(f"journalctl -u mevops-backup-{job}.service -n 20 --no-pager").stdout
+    assert result.rc == 0, f"mevops-backup-{job}: {result.stderr}{journal}"
+    row = json.loads(sh(host, "mevops-job-report status"))["jobs"][f"mevops-backup-{job}"]
+    assert row["failed"] == 0, row
+
+
 def test_restore_refuses_without_confirmation_and_lists_what_it_replaces(host, inventory):
     before = sh(host, f"stat -c %i {DATA}")
     result = playbook(inventory, "restore.yml")

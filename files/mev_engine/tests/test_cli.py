@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import services
-import yaml
+from configs import env_file, unreachable_config
 from devnet import ETH, Devnet, wait_for
 
 from mev_engine.client import main
@@ -95,18 +95,13 @@ def test_preflight_check_runs_the_engine_preflight(
 ) -> None:
     """The runbook's `mev-cli preflight check`: the checks of `mev-engine preflight`, no API needed."""
     api = engine(())
-    env = tmp_path / "engine.env"
-    env.write_text("".join(f"{k}={v}\n" for k, v in api.env.items()))
+    env = env_file(tmp_path, api.env)
     assert main(["--env-file", str(env), "preflight", "check", "--config", str(api.config)]) == 0
     out = capsys.readouterr().out
     for name in ("postgresql", "redis", "chain:ethereum", "keystore"):
         assert f"ok {name}" in out
 
-    document = yaml.safe_load(api.config.read_text())
-    document["chains"][0]["http_url"] = "http://127.0.0.1:9"  # nothing listens on discard
-    document["redis"]["url"] = "redis://127.0.0.1:9/0"
-    broken = tmp_path / "broken.yml"
-    broken.write_text(yaml.safe_dump(document))
+    broken = unreachable_config(api.config, tmp_path)
     assert main(["--env-file", str(env), "preflight", "check", "--config", str(broken)]) == 1
     err = capsys.readouterr().err
     assert "FAILED redis" in err and "FAILED chain:ethereum" in err

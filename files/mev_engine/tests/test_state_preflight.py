@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from configs import env_file, unreachable_config
 
 from mev_engine.cli import main
 from mev_engine.state import STATE_KEY, clear_stop_file, honour_stop_file, read_state, write_state
@@ -66,29 +66,18 @@ def test_a_stop_recorded_on_the_host_wins_over_the_stored_state(redis_client: An
     assert clear_stop_file(stop) is False
 
 
-def _env(tmp_path: Path, engine_env: dict[str, str]) -> Path:
-    path = tmp_path / "engine.env"
-    path.write_text("".join(f"{k}={v}\n" for k, v in engine_env.items()))
-    return path
-
-
 def test_preflight_passes_then_names_each_failure(
     engine: Any, funded_hot: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api = engine(())
-    env = _env(tmp_path, api.env)
+    env = env_file(tmp_path, api.env)
     assert main(["preflight", "--config", str(api.config), "--env-file", str(env)]) == 0
     out = capsys.readouterr().out
     for name in ("postgresql", "redis", "chain:ethereum", "keystore"):
         assert f"ok {name}" in out
 
-    document = yaml.safe_load(api.config.read_text())
-    document["chains"][0]["http_url"] = "http://127.0.0.1:9"  # nothing listens on discard
-    document["redis"]["url"] = "redis://127.0.0.1:9/0"
-    document["postgres"]["dsn"] = document["postgres"]["dsn"].replace("mev_infrastructure", "nosuchdb")
-    broken = tmp_path / "broken.yml"
-    broken.write_text(yaml.safe_dump(document))
-    bad_env = _env(tmp_path, {**api.env, "MEV_KEYSTORE_PASSWORD": "wrong"})
+    broken = unreachable_config(api.config, tmp_path, dbname="nosuchdb")
+    bad_env = env_file(tmp_path, {**api.env, "MEV_KEYSTORE_PASSWORD": "wrong"})
     assert main(["preflight", "--config", str(broken), "--env-file", str(bad_env)]) == 1
     err = capsys.readouterr().err
     assert "FAILED postgresql" in err and "nosuchdb" in err

@@ -192,7 +192,8 @@ def test_a_nonce_dropped_by_the_node_is_filled(
     for item in later:
         redis_client.xadd(streams.ORDERS, item)
     wait_for(lambda: all(transactions(db, item) for item in later), 30, "two later orders sent", api)
-    assert [transactions(db, item)[0][1] for item in later] == [1, 2]
+    # Orders may be handled side by side: which of the two gets nonce 1 is not fixed.
+    assert sorted(transactions(db, item)[0][1] for item in later) == [1, 2]
     devnet.rpc("evm_mine", [])
     assert devnet.w3.eth.get_transaction_count(funded_hot.address) == 0  # nonce 0 missing: nothing mines
 

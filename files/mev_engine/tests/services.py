@@ -146,7 +146,7 @@ def apply_migrations(server: Postgres) -> list[str]:
 
 def truncate(server: Postgres) -> None:
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE mev.opportunities, mev.transactions, mev.profits")
+        conn.execute("TRUNCATE mev.opportunities, mev.transactions, mev.profits, mev.wallet_audit")
 
 
 # ---------------------------------------------------------------------------------- Redis

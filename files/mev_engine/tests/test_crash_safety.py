@@ -20,6 +20,7 @@ from devnet import Devnet, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from mev_engine import streams
+from mev_engine.components.execution import AUDIT_SECONDS
 from mev_engine.state import ENABLED, write_state
 
 CRASHED = "crashed-host"  # the consumer name of an instance that died with entries in hand
@@ -38,6 +39,27 @@ def counter(redis: Any, component: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return 0.0
+
+
+def unrecorded_gauge(text: str, address: str) -> float | None:
+    """mev_wallet_unrecorded_transactions of the hot wallet on the test chain in an exposition,
+    None when the series is not there (the audit has not run)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "mev_wallet_unrecorded_transactions" and sample.labels == {
+                "chain": "ethereum",
+                "address": address,
+            }:
+                return float(sample.value)
+    return None
+
+
+def audit_quiet(redis: Any, api: Any, address: str) -> None:
+    """Two wallet audit rounds after the last transaction: every mined nonce is the engine's."""
+    time.sleep(2 * AUDIT_SECONDS + 0.5)
+    text = redis.get("mev:metrics:execution")
+    assert unrecorded_gauge(text.decode() if text else "", address) == 0, api.log("execution")
+    assert "did not send" not in api.log("execution")
 
 
 def enable_trading(redis: Any) -> None:
@@ -183,6 +205,7 @@ def test_a_nonce_dropped_by_the_node_is_filled(
         wait_for(lambda item=item: transactions(db, item)[0][0] == "confirmed", 15, "later orders confirmed", api)
     assert transactions(db, first)[0][0] == "cancelled"  # its nonce went to the filler
     wait_for(lambda: counter(redis_client, "execution", "mev_recoveries_total", action="gap_filled") == 1, 10, "metric")
+    audit_quiet(redis_client, api, funded_hot.address)  # the filler is recorded: nonce 0 is the engine's
 
 
 class FlakyNode(ThreadingHTTPServer):
@@ -269,6 +292,7 @@ def test_a_broadcast_without_answer_is_resolved_from_the_node(
             10,
             f"unknown_outcome_{outcome} counted",
         )
+    audit_quiet(redis_client, api, funded_hot.address)  # nonce 2's dropped row does not hide the one mined
 
 
 def test_an_order_not_mined_is_sent_again_with_a_fee_bump(
@@ -296,3 +320,4 @@ def test_an_order_not_mined_is_sent_again_with_a_fee_bump(
     assert status == [("executed",)]
     resends = "mev_recoveries_total"
     wait_for(lambda: counter(redis_client, "execution", resends, action="fee_bump_resend") == 2, 10, "the metric")
+    audit_quiet(redis_client, api, funded_hot.address)  # the resend that won is recorded

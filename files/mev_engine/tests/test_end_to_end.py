@@ -6,10 +6,14 @@ a component restart; cancel and withdraw move real funds."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import psycopg
 from devnet import ETH, Devnet, wait_for
+from test_crash_safety import unrecorded_gauge
+
+from mev_engine.components.execution import AUDIT_SECONDS
 
 ALL = ("detection", "calculation", "execution", "monitoring")
 
@@ -22,6 +26,13 @@ def metric(text: str, name: str, labels: str = "") -> float:
     pattern = re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else "") + r" ([0-9.e+-]+)$"
     match = re.search(pattern, text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
+
+
+def audit_quiet(api: Any, address: str) -> None:
+    """Two wallet audit rounds after the last transaction: every mined nonce is the engine's."""
+    time.sleep(2 * AUDIT_SECONDS + 0.5)
+    assert unrecorded_gauge(api.call("GET", "/metrics").text, address) == 0, api.log("execution")
+    assert "did not send" not in api.log("execution")
 
 
 def test_arbitrage_end_to_end(engine: Any, devnet: Devnet, funded_hot: Any, db: Any, node: Any) -> None:
@@ -112,6 +123,7 @@ def test_arbitrage_end_to_end(engine: Any, devnet: Devnet, funded_hot: Any, db: 
     wait_for(lambda: len(rows(db, "SELECT 1 FROM mev.opportunities")) > before + 2, 20, "more opportunities", api)
     assert len(rows(db, "SELECT 1 FROM mev.transactions")) == 1
     assert api.call("GET", "/api/v1/transactions", status="pending").json()["count"] == 0
+    audit_quiet(api, funded_hot.address)  # the executor's deployment is history, the arbitrage the engine's
 
 
 def test_cancel_replaces_every_pending_nonce(engine: Any, devnet: Devnet, funded_hot: Any, db: Any) -> None:
@@ -143,6 +155,7 @@ def test_cancel_replaces_every_pending_nonce(engine: Any, devnet: Devnet, funded
         lambda: api.call("GET", "/api/v1/transactions", status="pending").json()["count"] == 0, 15, "receipts", api
     )
     assert rows(db, "SELECT count(*) FROM mev.transactions WHERE status = 'confirmed'") == [(3,)]
+    audit_quiet(api, funded_hot.address)  # signed outside, never mined: the mined nonces are the cancels
 
 
 def test_withdraw_sweeps_to_the_cold_wallet_only(
@@ -185,3 +198,4 @@ def test_withdraw_sweeps_to_the_cold_wallet_only(
         "the withdrawals recorded as confirmed",
         api,
     )
+    audit_quiet(api, funded_hot.address)

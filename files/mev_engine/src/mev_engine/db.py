@@ -1,6 +1,7 @@
 """PostgreSQL access for the engine, written against the `mev` schema that the
 postgresql role's migrations own (roles/postgresql/files/migrations): tables
-mev.opportunities, mev.transactions and mev.profits. Amounts are in wei."""
+mev.opportunities, mev.transactions and mev.profits, and mev.wallet_audit (where the audit of
+the hot wallet's nonces begins). Amounts are in wei."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from psycopg.types.json import Jsonb
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("pending", "submitted")
+# A transaction with one of these has a receipt: the engine saw its nonce mined with it.
+MINED_STATUSES = ("confirmed", "failed")
 
 
 # A connection idle this long is checked (SELECT 1) before use: the server may have ended it
@@ -225,6 +228,47 @@ class Database:
                 {"status": status, "chain": chain, "limit": limit},
             )
             return list(cur.fetchall())
+
+    def recorded_nonces(self, chain: str, address: str, low: int, high: int) -> dict[int, dict[str, Any]]:
+        """nonce -> {"mined": a row has a receipt, "open": a row waits for one, "hashes": every row's
+        hash} for the nonces in [low, high) the engine recorded from `address` on `chain`."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT nonce, bool_or(status = ANY(%(mined)s)) AS mined, bool_or(status = ANY(%(open)s)) AS open,"
+                " array_agg(tx_hash) AS hashes FROM mev.transactions"
+                " WHERE chain = %(chain)s AND from_address = ANY(%(address)s) AND nonce >= %(low)s AND nonce < %(high)s"
+                " GROUP BY nonce",
+                {
+                    "mined": list(MINED_STATUSES),
+                    "open": list(OPEN_STATUSES),
+                    "chain": chain,
+                    # The engine writes the checksummed address; a lower-case one is the same wallet.
+                    "address": [address, address.lower()],
+                    "low": low,
+                    "high": high,
+                },
+            )
+            return {int(row["nonce"]): row for row in cur.fetchall()}
+
+    # ------------------------------------------------------------------ wallet audit
+
+    def wallet_baseline(self, chain: str, address: str, nonce: int) -> int:
+        """The nonce from which the wallet's transactions on `chain` are audited: `nonce` (its
+        confirmed count now) the first time the wallet is seen there, what was stored then ever after."""
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO mev.wallet_audit (chain, address, baseline_nonce) VALUES (%s, %s, %s)"
+                " ON CONFLICT (chain, address) DO NOTHING",
+                (chain, address.lower(), nonce),
+            )
+            cur.execute(
+                "SELECT baseline_nonce FROM mev.wallet_audit WHERE chain = %s AND address = %s",
+                (chain, address.lower()),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise psycopg.DatabaseError("mev.wallet_audit has no row just after its INSERT")
+            return int(row["baseline_nonce"])
 
     # ------------------------------------------------------------------ profits
 

@@ -71,6 +71,12 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("chain", "strategy"),
     ),
     "mev_wallet_balance_eth": ("gauge", "Hot wallet balance in ETH", ("chain", "address")),
+    "mev_wallet_unrecorded_transactions": (
+        "gauge",
+        "Mined transactions of the hot wallet since the audit's baseline that the engine did not record"
+        " (the key used outside the engine)",
+        ("chain", "address"),
+    ),
     "mev_rpc_requests_total": ("counter", "JSON-RPC requests to the nodes", ("chain", "method", "status")),
     "mev_api_request_duration_seconds": ("histogram", "HTTP API request duration", ("path", "method", "code")),
     "mev_api_requests_total": ("counter", "HTTP API requests", ("path", "code")),
@@ -118,6 +124,7 @@ OWNED: dict[str, tuple[str, ...]] = {
         "mev_profit_eth_total",
         "mev_loss_eth_total",
         "mev_wallet_balance_eth",
+        "mev_wallet_unrecorded_transactions",
         "mev_rpc_requests_total",
         "mev_errors_total",
         "mev_pending_transactions",

@@ -51,6 +51,13 @@ Crash safety and nonces:
   bump), at most trading.max_resends times, only while trading is enabled and within
   trading.max_gas_price_gwei; whichever version is mined, the others become 'replaced'.
 * Every one of these says so in the log (WARNING) and in mev_recoveries_total{chain,action}.
+
+Wallet audit (audit_wallet, every AUDIT_SECONDS): every nonce of the hot wallet mined since the
+audit's baseline (mev.wallet_audit: the confirmed nonce the first time the engine saw the wallet
+on the chain) must be one the engine recorded in mev.transactions (rows are written before the
+broadcast, send_recorded) or one the emergency role's host-side fallback journaled (SWEEP_JOURNAL).
+A mined nonce that is neither was signed with the hot key outside the engine: it is counted in
+mev_wallet_unrecorded_transactions{chain,address} and logged once at CRITICAL.
 """
 
 from __future__ import annotations
@@ -62,11 +69,12 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import psycopg
 from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
@@ -177,6 +185,33 @@ UNKNOWN_OUTCOME_TRIES = 3
 # A nonce gap must be seen this long before it is filled (a transaction being broadcast right now).
 GAP_GRACE_SECONDS = 2.0
 GAP_CHECK_SECONDS = 1.0
+# How often the hot wallet's mined nonces are checked against the record (audit_wallet).
+AUDIT_SECONDS = 2.0
+# The emergency role's host-side fallback (evm_sweep with the keystore, when the API does not
+# answer) journals what it signs here, beside the stop file in mev_engine_state_dir
+# (roles/emergency/vars/main.yml, _emergency_sweep_journal): those nonces are the collection's.
+SWEEP_JOURNAL = "emergency-sweeps.json"
+
+
+@dataclass
+class WalletAudit:
+    """The audit of the hot wallet on one chain: nonces below `floor` are judged (`unrecorded`
+    holds those nobody recorded); from `floor` on, some wait for the receipt of the engine's own
+    transaction, or were not mined yet."""
+
+    floor: int
+    unrecorded: set[int] = field(default_factory=set)
+
+
+def nonce_ranges(nonces: set[int]) -> str:
+    """'3-5, 9' for {3, 4, 5, 9}."""
+    ranges: list[list[int]] = []
+    for nonce in sorted(nonces):
+        if ranges and ranges[-1][1] == nonce - 1:
+            ranges[-1][1] = nonce
+        else:
+            ranges.append([nonce, nonce])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
 class Executor:
@@ -206,6 +241,8 @@ class Executor:
         self.taken: set[str] = set()  # order entries being handled: not taken twice when reclaimed
         self.gaps: dict[str, tuple[int, float]] = {}  # chain -> (gap nonce, first seen)
         self.next_gap_check = 0.0
+        self.audits: dict[str, WalletAudit] = {}  # chain -> the audit, from its baseline on
+        self.journal_unreadable = False
 
     # ------------------------------------------------------------------ fees and sending
 
@@ -297,6 +334,37 @@ class Executor:
             raise
         if allocated:
             wallet.nonces.done(use)
+        return tx_hash, use
+
+    def send_recorded(
+        self,
+        chain: str,
+        tx: dict[str, Any],
+        to: str,
+        max_fee: int,
+        priority: int,
+        nonce: int | None = None,
+        opportunity_id: int | None = None,
+    ) -> tuple[str, int]:
+        """send() with the transaction's mev.transactions row written between signing and
+        broadcasting ('pending', 'submitted' once the node has it, 'dropped' when it refused it).
+        Every nonce the engine uses has its row before it can be mined: the wallet audit counts a
+        mined nonce without one as signed outside the engine, and a crash right after the
+        broadcast leaves a row that the restart follows."""
+        signed: list[str] = []
+
+        def record(tx_hash: str, use: int) -> None:
+            self.db.insert_transaction(chain, tx_hash, self.address, to, use, int(tx["gas"]), max_fee, priority,
+                                       int(tx.get("value", 0)), opportunity_id, status="pending")  # fmt: skip
+            signed.append(tx_hash)
+
+        try:
+            tx_hash, use = self.send(chain, tx, nonce=nonce, before=record)
+        except Exception:
+            for never_sent in signed:
+                self.db.mark_transaction(never_sent, "dropped")
+            raise
+        self.db.mark_transaction(tx_hash, "submitted")
         return tx_hash, use
 
     def resolve_unknown(self, chain: str, tx_hash: str, nonce: int) -> str:
@@ -502,14 +570,13 @@ class Executor:
                 raise FeeTooHigh(f"the bumped fee {Decimal(max_fee) / GWEI} gwei is above trading.max_gas_price_gwei")
             tx = {"type": 2, "to": to_checksum_address(sent.to), "data": sent.data, "value": 0,
                   "gas": sent.gas_limit, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": priority}  # fmt: skip
-            tx_hash, _nonce = self.send(sent.chain, tx, nonce=sent.nonce)
+            tx_hash, _nonce = self.send_recorded(sent.chain, tx, sent.to, max_fee, priority, nonce=sent.nonce,
+                                                 opportunity_id=sent.opportunity_id)  # fmt: skip
         except (RpcError, FeeTooHigh) as exc:
             log.warning("%s: not sending %s (nonce %d) again: %s", sent.chain, sent.tx_hash, sent.nonce, exc)
             return
         again = replace(sent, tx_hash=tx_hash, max_fee=max_fee, priority_fee=priority, sent_at=time.time())
         self.track(again)
-        self.db.insert_transaction(sent.chain, tx_hash, self.address, sent.to, sent.nonce, sent.gas_limit, max_fee,
-                                   priority, 0, sent.opportunity_id)  # fmt: skip
         self.metrics["mev_recoveries_total"].labels(chain=sent.chain, action="fee_bump_resend").inc()
         log.warning("%s: order %s (nonce %d) not mined after %.0fs: sent again as %s, max fee %d -> %d wei (%d/%d)",
                     sent.chain, sent.tx_hash, sent.nonce, time.time() - sent.sent_at, tx_hash, sent.max_fee, max_fee,
@@ -546,7 +613,7 @@ class Executor:
                 gas = self.quote(chain, self.address, 0, pending, l1_fee=False).gas
                 tx = {"type": 2, "to": self.address, "value": 0, "gas": gas, "maxFeePerGas": max_fee,
                       "maxPriorityFeePerGas": priority}  # fmt: skip
-                tx_hash, _nonce = self.send(chain, tx, nonce=pending)
+                tx_hash, _nonce = self.send_recorded(chain, tx, self.address, max_fee, priority, nonce=pending)
             except (RpcError, CommandError) as exc:
                 log.error("%s: cannot fill the nonce gap at %d: %s", chain, pending, exc)
                 wallet.nonces.release(pending)
@@ -554,8 +621,6 @@ class Executor:
             wallet.nonces.done(pending)
             self.gaps.pop(chain, None)
             self.track(Sent(chain, tx_hash, pending, gas, max_fee, priority, 0, "filler", time.time()))
-            self.db.insert_transaction(chain, tx_hash, self.address, self.address, pending, gas, max_fee, priority, 0,
-                                       None)  # fmt: skip
             self.metrics["mev_recoveries_total"].labels(chain=chain, action="gap_filled").inc()
             lost_hashes = ", ".join(s.tx_hash for s in known) or "no transaction sent for it"
             log.warning("%s: nonce %d was lost by the node (%s): filled with %s, later nonces can be mined",
@@ -681,15 +746,12 @@ class Executor:
                     "maxPriorityFeePerGas": new_priority,
                 }
                 try:
-                    tx_hash, _signed = self.send(name, tx, nonce=nonce)
+                    tx_hash, _signed = self.send_recorded(name, tx, self.address, new_max, new_priority, nonce=nonce)
                 except RpcError as exc:  # one refused replacement must not stop the others
                     log.error("%s: cannot cancel nonce %d: %s", name, nonce, exc)
                     failed.append({"chain": name, "nonce": nonce, "error": str(exc)})
                     continue
                 self.track(Sent(name, tx_hash, nonce, gas, new_max, new_priority, 0, "cancel", time.time()))
-                self.db.insert_transaction(
-                    name, tx_hash, self.address, self.address, nonce, gas, new_max, new_priority, 0, None
-                )
                 done.append(
                     {
                         "chain": name,
@@ -726,10 +788,10 @@ class Executor:
             fee = self.quote(chain, address, 0, client.nonce(self.address, "pending"), data=data)
             if fee.family != ARBITRUM:  # the estimate is exact for a transfer, not for a call
                 fee = replace(fee, gas=with_margin(fee.gas, MARGIN_PERCENT))
-            tx_hash, nonce = self.send(chain, {"to": address, "value": 0, "data": data, **fee.fields()})
             price = fee.price_per_gas
+            tx = {"to": address, "value": 0, "data": data, **fee.fields()}
+            tx_hash, nonce = self.send_recorded(chain, tx, address, price, price)
             self.track(Sent(chain, tx_hash, nonce, fee.gas, price, price, 0, "withdraw", time.time()))
-            self.db.insert_transaction(chain, tx_hash, self.address, address, nonce, fee.gas, price, price, 0, None)
             log.warning("%s: withdrawing %s %s from %s to cold wallet %s in %s", chain, amount,
                         token or "wei", address, cold, tx_hash)  # fmt: skip
             moved.append({"contract": address, "token": token, "amount": str(amount), "tx_hash": tx_hash})
@@ -786,10 +848,9 @@ class Executor:
                 f"open-transaction reserve {reserve} wei, fee {fee.reserved} wei",
                 409,
             )
-        tx_hash, nonce = self.send(chain, {"to": cold, "value": amount, **fee.fields()})
         price = fee.price_per_gas
+        tx_hash, nonce = self.send_recorded(chain, {"to": cold, "value": amount, **fee.fields()}, cold, price, price)
         self.track(Sent(chain, tx_hash, nonce, fee.gas, price, price, amount, "withdraw", time.time()))
-        self.db.insert_transaction(chain, tx_hash, self.address, cold, nonce, fee.gas, price, price, amount, None)
         log.warning("%s: withdrawing %s wei to cold wallet %s in %s", chain, amount, cold, tx_hash)
         return {
             **result,
@@ -849,6 +910,83 @@ class Executor:
             if outcomes:
                 self.metrics["mev_bundle_success_rate"].labels(chain=name).set(sum(outcomes) / len(outcomes))
 
+    # ------------------------------------------------------------------ wallet audit
+
+    def journaled(self) -> dict[tuple[int, int], list[str]]:
+        """(chain id, nonce) -> hashes of the hot wallet's transactions that the emergency role's
+        host-side fallback signed (SWEEP_JOURNAL beside the stop file; absent when it never ran)."""
+        path = self.config.stop_file.parent / SWEEP_JOURNAL
+        try:
+            with open(path, encoding="utf-8") as handle:
+                entries = json.load(handle)["transactions"]
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not self.journal_unreadable:  # once: it stays so until an operator acts
+                log.error("cannot read the emergency sweep journal %s (%s): the nonces it holds count as "
+                          "unrecorded", path, exc)  # fmt: skip
+            self.journal_unreadable = True
+            return {}
+        self.journal_unreadable = False
+        found: dict[tuple[int, int], list[str]] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and str(entry.get("address", "")).lower() == self.address.lower():
+                found.setdefault((int(entry["chain_id"]), int(entry["nonce"])), []).append(str(entry["tx_hash"]))
+        return found
+
+    def audit_wallet(self) -> None:
+        """Check every chain's mined nonces against the record (see the module's docstring)."""
+        journal: dict[tuple[int, int], list[str]] | None = None
+        for name, wallet in self.wallets.items():
+            try:
+                confirmed = wallet.client.nonce(self.address, "latest")  # before the record is read
+                audit = self.audits.get(name)
+                if audit is None:
+                    audit = self.audits[name] = WalletAudit(self.db.wallet_baseline(name, self.address, confirmed))
+                if confirmed > audit.floor:
+                    if journal is None:
+                        journal = self.journaled()
+                    self._audit_nonces(wallet, audit, confirmed, journal)
+            except (RpcError, psycopg.Error) as exc:
+                log.warning("%s: cannot audit the hot wallet's nonces: %s", name, exc)
+                continue
+            self.metrics["mev_wallet_unrecorded_transactions"].labels(chain=name, address=self.address).set(
+                len(audit.unrecorded)
+            )
+
+    def _audit_nonces(
+        self, wallet: Wallet, audit: WalletAudit, confirmed: int, journal: dict[tuple[int, int], list[str]]
+    ) -> None:
+        """Judge the nonces in [floor, confirmed): mined with a transaction the engine recorded (a
+        row with a receipt, or one of its rows' hashes has a receipt: a transaction retired as
+        dropped and mined later, or the one of several for a nonce that won), or one the emergency
+        fallback journaled; else unrecorded. A nonce with a row still waiting for its receipt is
+        judged again at the next round, and the floor stays below it."""
+        chain = wallet.chain
+        rows = self.db.recorded_nonces(chain, self.address, audit.floor, confirmed)
+        found: set[int] = set()
+        floor = None
+        for nonce in range(audit.floor, confirmed):
+            row = rows.get(nonce)
+            if row is not None and row["mined"]:
+                continue
+            if row is not None and row["open"]:
+                floor = nonce if floor is None else floor  # the engine's receipt poll gets there first
+                continue
+            hashes = [*(row["hashes"] if row else []), *journal.get((wallet.chain_id, nonce), [])]
+            if not any(wallet.client.call("eth_getTransactionReceipt", [h]) for h in hashes):
+                found.add(nonce)
+        new = found - audit.unrecorded
+        audit.unrecorded |= found
+        audit.floor = confirmed if floor is None else floor
+        if new:
+            log.critical(
+                "%s: hot wallet %s has %d mined transaction(s) the engine did not send, nonce(s) %s (%d in all): "
+                "the key is used outside the engine, treat it as compromised (docs/alerts.md, "
+                "HotWalletUnrecordedTransaction)",
+                chain, self.address, len(new), nonce_ranges(new), len(audit.unrecorded),
+            )  # fmt: skip
+
     def listen_control(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(CONTROL_CHANNEL)
@@ -873,6 +1011,7 @@ class Executor:
         threads = [
             threading.Thread(target=self._loop, args=(0.2, self.poll_receipts, "receipts and nonces"), daemon=True),
             threading.Thread(target=self._loop, args=(2.0, self.refresh_gauges, "balances"), daemon=True),
+            threading.Thread(target=self._loop, args=(AUDIT_SECONDS, self.audit_wallet, "wallet audit"), daemon=True),
             threading.Thread(target=self.listen_control, daemon=True),
         ]
         for thread in threads:

@@ -302,6 +302,12 @@ class Journal:
         temporary = f"{self.path}.{os.getpid()}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
+            # A group granted reading keeps it (the engine's wallet audit reads the emergency
+            # fallback's journal), never more than owner read-write and group read.
+            if os.path.exists(self.path):
+                kept = os.stat(self.path)
+                os.fchown(handle.fileno(), -1, kept.st_gid)
+                os.fchmod(handle.fileno(), kept.st_mode & 0o640)
             json.dump({"transactions": self.entries}, handle)
             handle.flush()
             os.fsync(handle.fileno())

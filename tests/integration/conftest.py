@@ -191,6 +191,11 @@ class Devnet:
     def systemctl(self, host: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.exec(host, "systemctl", *args, check=check)
 
+    def psql(self, query: str) -> str:
+        """`query` in the database on the database host, as postgres; its rows unaligned."""
+        argv = ("runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", "mev_infrastructure", "-c", query)
+        return self.exec(DB_HOST, *argv).stdout.strip()
+
     def unit_active(self, host: str, unit: str) -> bool:
         return self.systemctl(host, "is-active", "--quiet", unit, check=False).returncode == 0
 

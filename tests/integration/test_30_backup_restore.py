@@ -19,10 +19,7 @@ ENGINE_UNITS = ("mev-detection", "mev-calculation", "mev-execution", "mev-monito
 
 
 def psql(devnet, query: str) -> str:
-    proc = devnet.exec(
-        DB_HOST, "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", "mev_infrastructure", "-c", query
-    )
-    return proc.stdout.strip()
+    return devnet.psql(query)
 
 
 def markers(devnet, marker: str) -> int:

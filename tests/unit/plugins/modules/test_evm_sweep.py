@@ -330,6 +330,20 @@ def test_a_killed_sweep_is_waited_for_never_replaced(run_module, anvil, wallet, 
     assert balance(node, target) > ONE_ETH - 10**15 and balance(node, account.address) == 0
 
 
+def test_the_journal_keeps_the_read_access_granted_to_its_group(run_module, anvil, wallet, tmp_path):
+    """The emergency role lets the engine's group read the journal (the wallet audit): each new
+    entry rewrites the file and keeps that, never opening it further than 0640."""
+    node = anvil(chain_id=1, block_time=None, name="sweep-journal-mode")
+    path, account = wallet
+    journal = tmp_path / "sweeps.json"
+    journal.write_text(json.dumps({"transactions": []}))
+    journal.chmod(0o644)
+    fund(node, account.address, ONE_ETH)
+    run_module(evm_sweep, args(node, path, to=Account.create().address, journal=str(journal)))
+    assert [t["kind"] for t in json.loads(journal.read_text())["transactions"]] == ["sweep"]
+    assert journal.stat().st_mode & 0o777 == 0o640
+
+
 def test_a_sweep_journaled_but_never_broadcast_is_sent_by_the_re_run(run_module, anvil, wallet, tmp_path):
     node = anvil(chain_id=1, block_time=None, name="sweep-journal-lost")
     path, account = wallet

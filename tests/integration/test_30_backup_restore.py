@@ -18,12 +18,8 @@ ENGINE_HOST = "mevops-devnet-engine"
 ENGINE_UNITS = ("mev-detection", "mev-calculation", "mev-execution", "mev-monitoring")
 
 
-def psql(devnet, query: str) -> str:
-    return devnet.psql(query)
-
-
 def markers(devnet, marker: str) -> int:
-    return int(psql(devnet, f"SELECT count(*) FROM mev.opportunities WHERE strategy_type = '{marker}'"))
+    return int(devnet.psql(f"SELECT count(*) FROM mev.opportunities WHERE strategy_type = '{marker}'"))
 
 
 def assert_ok(run) -> None:
@@ -34,8 +30,7 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     devnet = devnet_ready
     # Markers of this run only: an earlier run's rows are in the database (and its backups) too.
     kept, after = f"kept-by-backup-{uuid.uuid4().hex[:8]}", f"after-backup-{uuid.uuid4().hex[:8]}"
-    psql(
-        devnet,
+    devnet.psql(
         "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
         f"SELECT 'ethereum', '{kept}', g FROM generate_series(1, 3) g",
     )
@@ -43,8 +38,7 @@ def test_restore_on_the_devnet_replaces_the_database_and_leaves_trading_disabled
     assert_ok(taken)
 
     # Written after the backup: the restore to that backup must not bring it back.
-    psql(
-        devnet,
+    devnet.psql(
         "INSERT INTO mev.opportunities (chain, strategy_type, profit_estimate) "
         f"SELECT 'ethereum', '{after}', g FROM generate_series(1, 2) g",
     )

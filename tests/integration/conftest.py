@@ -19,6 +19,7 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from devnet_hosts import (
     DEVNET_HOSTS,
     ENGINE_HOST,
     INVENTORY,
+    KEYSTORE,
     MON_HOST,
     NODE_HOST,
     TOP,
@@ -44,8 +46,11 @@ from devnet_hosts import (
     logins,
     units,
 )
+from secret_watch import VERBOSITY, SecretWatch, record_output, record_started
 
 __all__ = ["DB_HOST", "ENGINE_HOST", "MON_HOST", "NODE_HOST", "Devnet"]
+
+LAST = "test_99_"
 
 # Runs inside a devnet container: one HTTP request, prints {"status": .., "body": ..} as JSON.
 _HTTP_SNIPPET = r"""
@@ -86,8 +91,9 @@ class Devnet:
         **options: Any,
     ) -> subprocess.CompletedProcess[str]:
         """Run a playbook (a bare name resolves to playbooks/) against the devnet; never raises.
-        `options`: playbook_argv's (extra_vars, tags, skip_tags, check, verbosity, limit)."""
-        return subprocess.run(
+        `options`: playbook_argv's (extra_vars, tags, skip_tags, check, verbosity, limit). Its
+        output is kept for test_99's secret scan."""
+        run = subprocess.run(
             self.playbook_argv(name_or_path, *extra_args, **options),
             capture_output=True,
             text=True,
@@ -96,11 +102,14 @@ class Devnet:
             timeout=timeout,
             check=False,
         )
+        record_output(name_or_path, run)
+        return run
 
     def start_playbook(self, name_or_path: str | Path, log: Path, *, env: dict[str, str] | None = None,
                        **options: Any) -> subprocess.Popen[bytes]:  # fmt: skip
         """Start a playbook as playbook() runs it, without waiting (to kill it: fault tests); its
         output goes to `log` (a file, which never blocks the playbook as a full pipe would)."""
+        record_started(name_or_path, log)
         with log.open("wb") as out:
             return subprocess.Popen(  # the argv is built here, no shell
                 self.playbook_argv(name_or_path, **options),
@@ -118,10 +127,11 @@ class Devnet:
         tags: str | list[str] | None = None,
         skip_tags: str | list[str] | None = None,
         check: bool = False,
-        verbosity: int = 0,
+        verbosity: int = VERBOSITY,
         limit: str | None = None,
     ) -> list[str]:
-        """ansible-playbook's argv for a devnet run (a bare name resolves to playbooks/)."""
+        """ansible-playbook's argv for a devnet run (a bare name resolves to playbooks/), at
+        MEVOPS_INTEGRATION_VERBOSITY (-vvv unless set: secret_watch.py)."""
         path = Path(name_or_path)
         if not path.is_absolute() and not path.exists():
             path = TOP / "playbooks" / path
@@ -287,6 +297,16 @@ class Devnet:
         assert status == 200, body
         return body["trading"]["state"]
 
+    def keystore_document(self) -> dict[str, Any]:
+        return json.loads(self.exec(ENGINE_HOST, "cat", KEYSTORE).stdout)
+
+    def hot_account(self) -> Any:
+        """The engine's hot key, decrypted in the test (to send transactions and to grep outputs for it)."""
+        from eth_account import Account
+
+        password = self.hostvars(ENGINE_HOST, "mev_engine_keystore_password")["mev_engine_keystore_password"]
+        return Account.from_key(Account.decrypt(self.keystore_document(), password))
+
     def engine_ready(self, host: str = ENGINE_HOST) -> bool:
         try:
             status, _body = self.api("GET", "/health/ready", host=host)
@@ -300,16 +320,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     files' (each test must pass in any order: it starts from `devnet_ready`, not from what the test
     before it left). The order and the seed are printed so that a failing order can be replayed."""
     order = os.environ.get("MEVOPS_INTEGRATION_ORDER", "")
+    # test_99 reads what every other test left (outputs, journals, argv watches): last in any order.
+    items.sort(key=lambda item: item.path.name.startswith(LAST))
     if not order:
         return
     kind, _sep, seed = order.partition(":")
     if kind == "reverse" and not seed:
         items.reverse()
+        items.sort(key=lambda item: item.path.name.startswith(LAST))
     elif kind == "random":
         seed = seed or str(random.SystemRandom().randrange(10**6))
         if not seed.isdigit():
             raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER: the seed must be a number, got {seed!r}")
         random.Random(int(seed)).shuffle(items)
+        items.sort(key=lambda item: item.path.name.startswith(LAST))
         order = f"random:{seed}"
     else:
         raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER must be reverse, random or random:SEED, got {order!r}")
@@ -329,6 +353,15 @@ def devnet() -> Devnet:
             "run scripts/integration.sh, or `make devnet` before pytest tests/integration"
         )
     return devnet
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_watch(devnet: Devnet) -> Iterator[SecretWatch]:
+    """Sentinel secrets watched for the whole session (secret_watch.py); test_99 reads the result."""
+    watch = SecretWatch(devnet)
+    watch.start({"hot wallet private key": devnet.hot_account().key.hex().removeprefix("0x")})
+    yield watch
+    watch.stop()
 
 
 @pytest.fixture

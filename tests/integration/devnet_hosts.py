@@ -30,6 +30,8 @@ ENGINE_HOST = "mevops-devnet-engine"
 NODE_HOST = "mevops-devnet-node"
 DB_HOST = "mevops-devnet-db"
 MON_HOST = "mevops-devnet-mon"
+# The engine's hot keystore (the mev_engine role's default mev_engine_keystore_path).
+KEYSTORE = "/etc/mev/keystore/hot.json"
 # The service units site.yml starts, per host, dependants first (the order to stop them in);
 # the node host's chain units come from the chain catalogue (units()).
 SERVICE_UNITS = {

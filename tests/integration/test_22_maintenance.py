@@ -9,11 +9,11 @@ import threading
 import time
 
 import pytest
+from devnet_hosts import KEYSTORE
 
 ENGINE = "mevops-devnet-engine"
 NODE = "mevops-devnet-node"
 MON = "mevops-devnet-mon"
-KEYSTORE = "/etc/mev/keystore/hot.json"  # the mev_engine role's default
 
 
 def optional(devnet, host: str, name: str, default):

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from devnet_hosts import KEYSTORE, MON_HOST
 from eth_account import Account
 from eth_utils import keccak
 
@@ -42,20 +43,9 @@ def _load_fees() -> Any:
 
 FEES = _load_fees()
 
-KEYSTORE = "/etc/mev/keystore/hot.json"
 STOP_FILE = "/var/lib/mev/emergency-stop.json"  # mev_engine_stop_file: the emergency fallback's record
 RECORD_INTEGRITY = Path(__file__).parent / "playbooks" / "record_integrity.yml"
 WEI = 10**18
-
-
-def keystore_document(devnet: Any) -> dict[str, Any]:
-    return json.loads(devnet.exec(ENGINE_HOST, "cat", KEYSTORE).stdout)
-
-
-def hot_account(devnet: Any) -> Any:
-    """The engine's hot key, decrypted in the test (to send transactions and to grep outputs for it)."""
-    password = devnet.hostvars(ENGINE_HOST, "mev_engine_keystore_password")["mev_engine_keystore_password"]
-    return Account.from_key(Account.decrypt(keystore_document(devnet), password))
 
 
 def balance(devnet: Any, chain: str, address: str) -> int:
@@ -312,7 +302,7 @@ def funded(devnet_ready):
     """Trading on, the hot wallet holding FUNDS and each executor its token inventory and EXECUTOR_ETH
     on every chain; restored afterwards (the executors' inventory minted again)."""
     devnet = devnet_ready
-    account = hot_account(devnet)
+    account = devnet.hot_account()
     before = {c["name"]: balance(devnet, c["name"], account.address) for c in devnet.chains()}
     set_balance(devnet, account.address, FUNDS)
     stock_executors(devnet, EXECUTOR_ETH)
@@ -451,6 +441,57 @@ def test_emergency_with_a_token_the_api_refuses(funded):
     assert "on the host with the keystore" in run.stdout
 
 
+# ---------------------------------------------------------------- the hot-wallet audit
+
+
+def audit_alerts(devnet, address: str) -> dict[str, list[dict]]:
+    """HotWalletUnrecordedTransaction for `address`: {"received": firing notifications at the
+    receiver's critical path, "prometheus": the alert as Prometheus holds it now}."""
+    received = [
+        alert
+        for entry in devnet.received("/alertmanager/critical")
+        for alert in entry["body"].get("alerts", [])
+        if alert["labels"].get("alertname") == "HotWalletUnrecordedTransaction"
+        and alert["labels"].get("address", "").lower() == address.lower()
+        and alert["status"] == "firing"
+    ]
+    status, body = devnet.http(MON_HOST, "GET", f"http://{devnet.target('prometheus', MON_HOST)}/api/v1/alerts")
+    assert status == 200, body
+    held = [a for a in body["data"]["alerts"] if a["labels"].get("alertname") == "HotWalletUnrecordedTransaction"]
+    return {"received": received, "prometheus": held}
+
+
+def test_a_transaction_the_engine_did_not_send_reaches_the_receiver(devnet_ready):
+    """The Key Compromise procedure's "monitor for unauthorized transactions": a transfer signed with
+    the hot key outside the engine is counted by the engine's audit and its alert reaches the
+    receiver; the baseline is then taken again as docs/alerts.md tells an operator to."""
+    devnet = devnet_ready
+    account = devnet.hot_account()
+    chain = devnet.chains()[0]["name"]
+    funds = max(balance(devnet, c["name"], account.address) for c in devnet.chains())
+    before = len(audit_alerts(devnet, account.address)["received"])
+    set_balance(devnet, account.address, WEI)
+    try:
+        started = time.monotonic()
+        (sent,) = send_pending(devnet, chain, account, 1)
+        deadline = started + 240
+        while len(audit_alerts(devnet, account.address)["received"]) == before:
+            assert time.monotonic() < deadline, f"HotWalletUnrecordedTransaction for {sent} did not reach the receiver"
+            time.sleep(5)
+        alert = audit_alerts(devnet, account.address)["received"][-1]
+        print(f"HotWalletUnrecordedTransaction reached the receiver {time.monotonic() - started:.0f} s after the send")
+        assert alert["labels"]["chain"] == chain and alert["labels"]["severity"] == "critical", alert
+    finally:
+        devnet.systemctl(ENGINE_HOST, "stop", "mev-execution.service")
+        devnet.psql(f"DELETE FROM mev.wallet_audit WHERE lower(address) = '{account.address.lower()}'")
+        restore_engine(devnet, funds={account.address: funds})
+    # Quiet again before the next test: its health gate reads Prometheus' alerts.
+    deadline = time.monotonic() + 120
+    while audit_alerts(devnet, account.address)["prometheus"]:
+        assert time.monotonic() < deadline, "HotWalletUnrecordedTransaction still held after the baseline was retaken"
+        time.sleep(5)
+
+
 # ---------------------------------------------------------------- rotate_keys.yml (last: it changes the key)
 
 STATE_DIR = "/var/lib/mevops/key-rotation"
@@ -460,12 +501,12 @@ JOURNAL = f"{STATE_DIR}/sweeps.json"  # key_rotation's sweep journal (evm_sweep'
 @pytest.fixture
 def original_key(devnet_ready):
     devnet = devnet_ready
-    account = hot_account(devnet)
-    text = json.dumps(keystore_document(devnet))
+    account = devnet.hot_account()
+    text = json.dumps(devnet.keystore_document())
     before = max(balance(devnet, c["name"], account.address) for c in devnet.chains())
     set_balance(devnet, account.address, 5 * WEI)
     yield devnet, account
-    rotated_to = hot_account(devnet).address
+    rotated_to = devnet.hot_account().address
     # The harness now uses both keys outside the engine: it impersonates the new one (hand_back) and
     # puts the old one back, whose rotation sweeps the engine did not send. Execution is stopped first,
     # and both addresses' audit baselines are taken again, as docs/alerts.md tells an operator to do
@@ -527,7 +568,7 @@ def test_scheduled_rotation_killed_while_its_sweep_is_pending(original_key, tmp_
         new_address = state["new_address"]
         # The new keystore was archived on the controller before any funds moved to it.
         (new_copy,) = (tmp_path / ENGINE_HOST).glob(f"{new_address}-*-new.json")
-        assert hot_account(devnet).address == old.address, "the engine switched keys before the run finished"
+        assert devnet.hot_account().address == old.address, "the engine switched keys before the run finished"
         assert devnet.rpc(chain, "eth_getTransactionReceipt", [sweep["tx_hash"]]) is None, "mined while paused"
         mining.mine_when_replaced([])  # mine whatever is pending from now on
         second = devnet.playbook("rotate_keys.yml", env=env, verbosity=3)
@@ -539,7 +580,7 @@ def test_scheduled_rotation_killed_while_its_sweep_is_pending(original_key, tmp_
     for c in devnet.chains():
         assert_emptied(devnet, c["name"], old.address)
 
-    new = hot_account(devnet)
+    new = devnet.hot_account()
     assert new.address == new_address
     # Every executor is the new key's, read from the chains.
     for name, (executor, _token) in executors(devnet).items():

@@ -98,22 +98,6 @@ print(json.dumps({"times": times, "backend": type(account._key_obj.backend).__na
 
 
 @dataclass
-class Engine(EngineProcesses):
-    """EngineProcesses run by a given engine's Python (this tree's or the baseline's)."""
-
-    python: str = sys.executable
-
-    def start(self, component: str) -> None:
-        log = Path(tempfile.mkstemp(prefix=f"mev-{component}-", suffix=".log")[1])
-        self.logs[component] = log
-        with log.open("wb") as handle:
-            self.processes[component] = subprocess.Popen(
-                [self.python, "-m", "mev_engine.cli", "run", component, "--config", str(self.config)],
-                stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ, **self.env},
-            )  # fmt: skip
-
-
-@dataclass
 class Load:
     """Pre-signed transfers from SENDERS fresh accounts (funded with anvil_setBalance on each node)."""
 
@@ -219,6 +203,13 @@ def signing(python: str, count: int) -> dict[str, Any]:
     return {"sign_p50_ms": statistics.median(found["times"]) * 1000, "backend": found["backend"]}
 
 
+def stop_everything(started: list[Any], folder: Path) -> None:
+    """Stop what a run started, last started first (the engine before its Redis), and remove its folder."""
+    for item in reversed(started):
+        (item.stop_all if isinstance(item, EngineProcesses) else item.stop)()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def measure(python: str, load: Load, rate: float) -> dict[str, Any]:
     """One engine's run on fresh services; every process it starts is stopped."""
     folder = Path(tempfile.mkdtemp(prefix="bench-engine-"))
@@ -235,7 +226,7 @@ def measure(python: str, load: Load, rate: float) -> dict[str, Any]:
                                chain_url=node.url, chain_id=CHAIN_ID, keystore=folder / "unused.json",
                                cold_wallet=Account.create().address, api_port=services.free_port(),
                                pools=None)  # fmt: skip
-        engine = Engine(config, {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
+        engine = EngineProcesses(config, {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
                                  "MEV_DB_PASSWORD": "unused"}, "", TOKEN, python=python)  # fmt: skip
         started.append(engine)
         client = redis_lib.Redis.from_url(rd.url)
@@ -277,9 +268,7 @@ def measure(python: str, load: Load, rate: float) -> dict[str, Any]:
         if reader is not None:
             reader.stopping.set()
             reader.join(timeout=2)
-        for item in reversed(started):
-            (item.stop_all if isinstance(item, EngineProcesses) else item.stop)()
-        shutil.rmtree(folder, ignore_errors=True)
+        stop_everything(started, folder)
 
 
 class NodeWatcher(threading.Thread):
@@ -334,7 +323,7 @@ def head_to_sent(python: str, compiled: dict[str, Any], rounds: int) -> dict[str
         config = engine_config(folder, redis_url=rd.url, postgres_dsn=pg.engine_dsn, chain_url=node.url,
                                chain_id=CHAIN_ID, keystore=folder / "hot.json", cold_wallet=Account.create().address,
                                api_port=api_port, pools=pools)  # fmt: skip
-        engine = Engine(config, {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
+        engine = EngineProcesses(config, {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
                                  "MEV_DB_PASSWORD": services.ENGINE_DB_PASSWORD}, f"http://127.0.0.1:{api_port}",
                         TOKEN, python=python)  # fmt: skip
         started.append(engine)
@@ -374,9 +363,7 @@ def head_to_sent(python: str, compiled: dict[str, Any], rounds: int) -> dict[str
         if watcher is not None:
             watcher.socket.close()
             watcher.join(timeout=2)
-        for item in reversed(started):
-            (item.stop_all if isinstance(item, EngineProcesses) else item.stop)()
-        shutil.rmtree(folder, ignore_errors=True)
+        stop_everything(started, folder)
 
 
 @dataclass

@@ -190,13 +190,14 @@ class EngineProcesses:
     token: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
+    python: str = sys.executable  # the engine's Python (bench/engine_latency.py runs an older one too)
 
     def start(self, component: str) -> None:
         log = Path(tempfile.mkstemp(prefix=f"mev-{component}-", suffix=".log")[1])
         self.logs[component] = log
         with log.open("wb") as handle:
             self.processes[component] = subprocess.Popen(
-                [sys.executable, "-m", "mev_engine.cli", "run", component, "--config", str(self.config)],
+                [self.python, "-m", "mev_engine.cli", "run", component, "--config", str(self.config)],
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

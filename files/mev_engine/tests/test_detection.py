@@ -38,3 +38,6 @@ def test_heads_and_pending_transactions_become_candidates(
     assert newest["chain"] == "ethereum"
     assert float(newest["seen_at"]) > 0
     assert redis_client.hget("mev:chain:ethereum", "block_number") == str(head).encode()
+    base_fee = int(devnet.w3.eth.get_block(head)["baseFeePerGas"])
+    assert newest["base_fee_per_gas"] == str(base_fee)  # what execution prices with
+    assert redis_client.hget("mev:chain:ethereum", "base_fee_per_gas") == str(base_fee).encode()

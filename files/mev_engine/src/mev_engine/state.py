@@ -12,6 +12,14 @@ Restarting detection, calculation, execution or monitoring does not touch Redis,
 state survives it. Changes are also published on the pub/sub channel `mev:control` so
 execution reacts to an emergency stop at once instead of at its next read.
 
+Components that consult the state per candidate or order keep it in a `TradingStateCache`:
+read once, then re-read only when `mev:control` announces a change. Each lookup first takes
+every announcement already on the subscription's socket (a non-blocking read), so a change is
+seen by the first lookup after it reached the engine. While the subscription is down (Redis
+restarted, connection lost), or when it was (re)subscribed and may have missed announcements,
+every lookup reads Redis as before, until the subscription is back; a cached value is never
+older than `max_age` seconds whatever happens to the subscription.
+
 The stop file (`engine.stop_file`, /var/lib/mev/emergency-stop.json): when the emergency could
 not stop trading through the API, its fallback on the host stops mev-execution and writes this
 file (JSON: reason, at, incident), since nothing can write the state in Redis then. Every
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +136,69 @@ def clear_stop_file(path: Path) -> bool:
         return False
     log.warning("removed the emergency stop recorded on the host (%s): an operator enabled trading", path)
     return True
+
+
+class TradingStateCache:
+    """The trading state, read from Redis only when `mev:control` announces a change (see the
+    module's docstring). Thread-safe: execution's order threads share one."""
+
+    def __init__(self, redis: Any, max_age: float = 1.0, retry_seconds: float = 1.0) -> None:
+        self.redis = redis
+        self.max_age = max_age
+        self.retry_seconds = retry_seconds
+        self.reads = 0  # state reads from Redis (what the cache saves, for tests and benchmarks)
+        self._lock = threading.Lock()
+        self._pubsub: Any = None
+        self._next_subscribe = 0.0
+        self._cached: TradingState | None = None
+        self._read_at = 0.0
+
+    def _subscribe(self) -> None:
+        try:
+            pubsub = self.redis.pubsub()
+            pubsub.subscribe(CONTROL_CHANNEL)
+        except Exception as exc:
+            self._next_subscribe = time.monotonic() + self.retry_seconds
+            log.warning("trading state: cannot subscribe to %s (%s): reading the state each time", CONTROL_CHANNEL, exc)
+            return
+        self._pubsub = pubsub
+        self._cached = None  # announcements before the subscription are not known: read again
+
+    def _drop(self, exc: Exception) -> None:
+        log.warning("trading state: subscription to %s lost (%s): reading the state each time", CONTROL_CHANNEL, exc)
+        try:
+            self._pubsub.close()
+        except Exception as close_error:
+            log.debug("closing the lost subscription: %s", close_error)
+        self._pubsub, self._cached = None, None
+        self._next_subscribe = time.monotonic() + self.retry_seconds
+
+    def _drain(self) -> None:
+        """Take every message already received; any of them (a change, a re-subscription after a
+        reconnect the client made on its own) makes the next lookup read Redis."""
+        try:
+            while (message := self._pubsub.get_message(timeout=0.0)) is not None:
+                if message["type"] in ("message", "subscribe"):
+                    self._cached = None
+        except Exception as exc:
+            self._drop(exc)
+
+    def current(self) -> TradingState:
+        with self._lock:
+            if self._pubsub is None and time.monotonic() >= self._next_subscribe:
+                self._subscribe()
+            if self._pubsub is not None:
+                self._drain()
+            if self._pubsub is None or self._cached is None or time.monotonic() - self._read_at > self.max_age:
+                self.reads += 1
+                state = read_state(self.redis)
+                self._read_at = time.monotonic()
+                self._cached = state if self._pubsub is not None else None
+                return state
+            return self._cached
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pubsub is not None:
+                self._pubsub.close()
+                self._pubsub = None

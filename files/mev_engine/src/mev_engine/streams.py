@@ -4,7 +4,7 @@ mev:candidates        detection -> calculation   heads and pending transactions
 mev:orders            calculation -> execution   profitable opportunities to execute
 mev:commands          monitoring -> execution    cancel / withdraw requests
 mev:replies:<id>      execution -> monitoring    one reply per command (a list, expires)
-mev:chain:<name>      detection                  newest head: number, hash, timestamp, seen_at
+mev:chain:<name>      detection                  newest head: number, hash, timestamp, base fee, seen_at
 mev:trading           see state.py
 mev:metrics:<comp>    see metrics.py
 """

@@ -31,7 +31,7 @@ from mev_engine import streams
 from mev_engine.db import Database
 from mev_engine.rpc import RpcClient, RpcError
 from mev_engine.runtime import Runtime
-from mev_engine.state import read_state
+from mev_engine.state import TradingStateCache
 from mev_engine.strategy import Candidate, Opportunity, Strategy, load_strategies
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class Calculator:
         self.config = runtime.config
         self.redis = runtime.redis
         self.db = database
+        self.trading = TradingStateCache(self.redis)  # per candidate: read again only when mev:control announces
         self.metrics = runtime.metrics
         self.clients = {
             name: RpcClient(name, chain.http_url, runtime.metrics) for name, chain in self.config.chains.items()
@@ -102,7 +103,7 @@ class Calculator:
             if not opportunities:
                 continue
             gas_price = self.gas_price(candidate.chain)
-            trading = read_state(self.redis)
+            trading = self.trading.current()
             for opportunity in opportunities:
                 key = opportunity_key(opportunity)
                 if redelivered and self.db.find_opportunity(opportunity.chain, opportunity.block_number, key):

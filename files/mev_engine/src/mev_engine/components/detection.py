@@ -7,14 +7,17 @@ for heads, an eth_newPendingTransactionFilter polled with eth_getFilterChanges f
 pending transactions). Any connection error is logged and retried after a second.
 
 Detection latency (`mev_detection_latency_seconds`) is measured from the moment the
-node's notification is read off the socket (the WebSocket frame, or the HTTP poll's
-answer) to the moment Redis acknowledged the candidate on the stream, on the
-monotonic clock. Nodes do not say when they themselves saw a block, and block
-timestamps have one-second resolution, so the node-to-engine hop is not in the
-histogram; with polling add up to one poll interval. Each candidate carries
-`seen_at` (wall clock, same instant) so a benchmark can measure end to end from when
-it sent a transaction. Head freshness is separate: `mev_chain_head_age_seconds` is
-now minus the newest block's timestamp.
+node's notification is read off the socket (the WebSocket frame as the transport received
+it, transport.py, not when the event loop took the message; or the HTTP poll's answer)
+to the moment Redis acknowledged the candidate on the stream, on the monotonic clock.
+Nodes do not say when they themselves saw a block, and block timestamps have one-second
+resolution, so the node-to-engine hop is not in the histogram; with polling add up to
+one poll interval. Each candidate carries `seen_at` (wall clock, same instant) so a
+benchmark can measure end to end from when it sent a transaction. Heads carry the block's
+`base_fee_per_gas` (wei, empty on a chain without one), also kept in `mev:chain:<name>`,
+so execution prices a transaction without asking the node for the latest block again.
+Head freshness is separate: `mev_chain_head_age_seconds` is now minus the newest block's
+timestamp.
 """
 
 from __future__ import annotations
@@ -24,20 +27,23 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+import orjson
 import redis.asyncio as aioredis
 import websockets
 
 from mev_engine import streams
 from mev_engine.config import ChainConfig
 from mev_engine.runtime import Runtime
+from mev_engine.transport import StampedConnection
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # candidates written per Redis pipeline at most
 RETRY_SECONDS = 1.0
+HEAD_FIELDS = ("block_number", "block_hash", "block_timestamp", "base_fee_per_gas", "seen_at")  # mev:chain:<name>
 
 
 class Detector:
@@ -49,12 +55,19 @@ class Detector:
         self.redis: Any = None
         self.head_timestamps: dict[str, int] = {}
         self.stopping = asyncio.Event()
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def child(self, name: str, *values: str) -> Any:
+        """The metric's child for these label values, resolved once (`.labels()` is slow per event)."""
+        key = (name, values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = self.metrics[name].labels(*values)
+        return found
 
     # ---------------------------------------------------------------- publishing
 
     async def publisher(self) -> None:
-        latency = self.metrics["mev_detection_latency_seconds"]
-        candidates = self.metrics["mev_candidates_total"]
         maxlen = self.config.stream_maxlen
         while True:
             batch = [await self.queue.get()]
@@ -69,7 +82,7 @@ class Detector:
                 if fields["kind"] == "head":
                     pipe.hset(
                         streams.CHAIN_HEAD.format(chain=fields["chain"]),
-                        mapping={k: fields[k] for k in ("block_number", "block_hash", "block_timestamp", "seen_at")},
+                        mapping={k: fields[k] for k in HEAD_FIELDS},
                     )
             try:
                 await pipe.execute()
@@ -79,15 +92,16 @@ class Detector:
                 continue
             done = time.monotonic()
             for arrival, fields in batch:
-                latency.labels(chain=fields["chain"]).observe(done - arrival)
-                candidates.labels(chain=fields["chain"], kind=fields["kind"]).inc()
+                self.child("mev_detection_latency_seconds", fields["chain"]).observe(done - arrival)
+                self.child("mev_candidates_total", fields["chain"], fields["kind"]).inc()
 
     def _head(self, chain: ChainConfig, header: dict[str, Any], arrival: float, seen_at: float) -> None:
         number = int(header["number"], 16)
         timestamp = int(header["timestamp"], 16)
         self.head_timestamps[chain.name] = timestamp
-        self.metrics["mev_chain_head_block"].labels(chain=chain.name).set(number)
-        self.metrics["mev_chain_head_age_seconds"].labels(chain=chain.name).set(max(0.0, time.time() - timestamp))
+        self.child("mev_chain_head_block", chain.name).set(number)
+        self.child("mev_chain_head_age_seconds", chain.name).set(max(0.0, time.time() - timestamp))
+        base_fee = header.get("baseFeePerGas")
         self._enqueue(
             arrival,
             {
@@ -96,6 +110,7 @@ class Detector:
                 "block_number": str(number),
                 "block_hash": header.get("hash") or "",
                 "block_timestamp": str(timestamp),
+                "base_fee_per_gas": str(int(base_fee, 16)) if base_fee else "",
                 "seen_at": f"{seen_at:.6f}",
             },
         )
@@ -116,14 +131,17 @@ class Detector:
     # ---------------------------------------------------------------- sources
 
     def _count(self, chain: str, method: str, status: str) -> None:
-        self.metrics["mev_rpc_requests_total"].labels(chain=chain, method=method, status=status).inc()
+        self.child("mev_rpc_requests_total", chain, method, status).inc()
 
     async def websocket(self, chain: ChainConfig) -> None:
         if chain.ws_url is None:
             raise ValueError(f"{chain.name}: no ws_url")
         while True:
             try:
-                async with websockets.connect(chain.ws_url, max_size=2**24, ping_interval=20, proxy=None) as socket:
+                async with websockets.connect(
+                    chain.ws_url, max_size=2**24, ping_interval=20, proxy=None, create_connection=StampedConnection
+                ) as socket:
+                    stamped = cast(StampedConnection, socket)  # create_connection above
                     await socket.send(
                         json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
                     )
@@ -147,8 +165,10 @@ class Detector:
                     subscriptions: dict[str, str] = {}
                     log.info("%s: subscribed over %s", chain.name, chain.ws_url)
                     async for raw in socket:
-                        arrival, seen_at = time.monotonic(), time.time()
-                        message = json.loads(raw)
+                        arrival, seen_at = stamped.next_arrival()
+                        # orjson: node messages carry quantities as hex strings (orjson reads integers past
+                        # 64 bits as floats, so stream payloads with wei amounts keep the json module).
+                        message = orjson.loads(raw)
                         if message.get("id") == 3:
                             self._count(chain.name, "eth_getBlockByNumber", "error" if "error" in message else "ok")
                             if message.get("result"):
@@ -183,7 +203,7 @@ class Detector:
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
         try:
             async with session.post(chain.http_url, json=body) as response:
-                answer = await response.json(content_type=None)
+                answer = await response.json(content_type=None, loads=orjson.loads)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             self._count(chain.name, method, "unreachable")
             raise ConnectionError(f"{chain.name} node at {chain.http_url}: {exc}") from exc

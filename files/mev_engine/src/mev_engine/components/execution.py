@@ -7,7 +7,9 @@
   (Redis state, see state.py) and was already enabled when the order was made, no
   emergency stop has been broadcast, the order is younger than
   trading.order_ttl_seconds, an eth_call of it from the hot wallet does not revert,
-  and the fee (2 x base fee + priority fee) is within trading.max_gas_price_gwei.
+  and the fee (2 x base fee + priority fee) is within trading.max_gas_price_gwei. The base
+  fee is the newest head's that detection recorded (mev:chain:<name>), read from the node
+  only when that head is missing or older than HEAD_FEE_MAX_AGE_SECONDS.
   Otherwise the opportunity is marked 'expired'.
 * Every submitted transaction gets a mev.transactions row ('submitted') and is followed
   to its receipt ('confirmed' / 'failed'); a transaction whose nonce was consumed by a
@@ -97,7 +99,7 @@ from mev_engine.keystore import load_account
 from mev_engine.nonce import NonceManager
 from mev_engine.rpc import RpcClient, RpcError, RpcUnreachable
 from mev_engine.runtime import Runtime
-from mev_engine.state import CONTROL_CHANNEL, EMERGENCY, read_state
+from mev_engine.state import CONTROL_CHANNEL, EMERGENCY, TradingStateCache, read_state
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,12 @@ ARBITRAGE_TOPIC = (
         }
     ).hex()
 )
+
+
+# An order's base fee comes from detection's newest head while its block is at most this old: the
+# max fee is twice the base fee, enough for about five full blocks of rising base fee (12.5 % each)
+# on a 12 s chain; an older head means detection stalled, and the node is asked instead.
+HEAD_FEE_MAX_AGE_SECONDS = 15.0
 
 
 class CommandError(Exception):
@@ -219,6 +227,7 @@ class Executor:
         self.runtime = runtime
         self.config: EngineConfig = runtime.config
         self.redis = runtime.redis
+        self.trading = TradingStateCache(self.redis)  # per order: read again only when mev:control announces
         self.metrics = runtime.metrics
         self.db = database
         self.account = account
@@ -246,10 +255,27 @@ class Executor:
 
     # ------------------------------------------------------------------ fees and sending
 
-    def fees(self, chain: str, capped: bool = True) -> tuple[int, int]:
-        """(max fee, priority fee) per gas for a transaction in the next block."""
-        block = self.wallets[chain].client.call("eth_getBlockByNumber", ["latest", False])
-        base = int(block.get("baseFeePerGas", "0x0"), 16)
+    def head_base_fee(self, chain: str) -> int | None:
+        """The base fee of the newest head detection saw (mev:chain:<name>), or None when there is
+        none or its block is older than HEAD_FEE_MAX_AGE_SECONDS (detection stalled: fees() asks the node)."""
+        head = self.redis.hgetall(streams.CHAIN_HEAD.format(chain=chain))
+        base_fee = head.get(b"base_fee_per_gas")
+        if not base_fee or not head.get(b"block_timestamp"):
+            return None
+        age = time.time() - float(head[b"block_timestamp"])
+        if age > HEAD_FEE_MAX_AGE_SECONDS:
+            log.info("%s: detection's head is %.0fs old: fees from the node's latest block", chain, age)
+            return None
+        return int(base_fee)
+
+    def fees(self, chain: str, capped: bool = True, base_fee: int | None = None) -> tuple[int, int]:
+        """(max fee, priority fee) per gas for a transaction in the next block; from `base_fee` when
+        the caller has the newest head's, else from the node's latest block."""
+        if base_fee is not None:
+            base = base_fee
+        else:
+            block = self.wallets[chain].client.call("eth_getBlockByNumber", ["latest", False])
+            base = int(block.get("baseFeePerGas", "0x0"), 16)
         priority = int(self.config.priority_fee_gwei * GWEI)
         max_fee = 2 * base + priority
         if capped and max_fee > self.config.max_gas_price_gwei * GWEI:
@@ -438,7 +464,7 @@ class Executor:
         if chain not in self.wallets:
             self._skip(order, "error", f"chain {chain} is not configured")
             return None
-        state = read_state(self.redis)
+        state = self.trading.current()
         if self.halted.is_set() or not state.enabled:
             self._skip(order, "skipped", "trading is not enabled")
             return None
@@ -456,7 +482,7 @@ class Executor:
             self._skip(order, "dropped", f"simulation reverts: {exc}")
             return None
         try:
-            max_fee, priority = self.fees(chain)
+            max_fee, priority = self.fees(chain, base_fee=self.head_base_fee(chain))
         except FeeTooHigh as exc:
             self._skip(order, "skipped", str(exc))
             return None
@@ -561,7 +587,7 @@ class Executor:
         """Send an order not mined in time again: same nonce and call, fees raised by
         trading.fee_bump_percent; at most trading.max_resends times, only while trading is enabled
         and within trading.max_gas_price_gwei."""
-        if sent.resends >= self.config.max_resends or self.halted.is_set() or not read_state(self.redis).enabled:
+        if sent.resends >= self.config.max_resends or self.halted.is_set() or not self.trading.current().enabled:
             return
         sent.resends += 1  # counts a refused attempt too: the retries stay bounded
         try:

@@ -109,7 +109,7 @@ class Load:
 
 
 def make_load(paced: int, flood: int) -> Load:
-    accounts = [Account.create() for _ in range(SENDERS)]
+    accounts = [Account.create() for _sender in range(SENDERS)]
     nonces = [0] * SENDERS
     to = Account.create().address
 
@@ -321,9 +321,9 @@ def head_to_sent(python: str, compiled: dict[str, Any], rounds: int) -> dict[str
         config = engine_config(folder, redis_url=rd.url, postgres_dsn=pg.engine_dsn, chain_url=node.url,
                                chain_id=CHAIN_ID, keystore=folder / "hot.json", cold_wallet=Account.create().address,
                                api_port=api_port, pools=pools)  # fmt: skip
-        engine = EngineProcesses(config, {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
-                                 "MEV_DB_PASSWORD": services.ENGINE_DB_PASSWORD}, f"http://127.0.0.1:{api_port}",
-                        TOKEN, python=python)  # fmt: skip
+        secrets = {"MEV_API_TOKEN": TOKEN, "MEV_KEYSTORE_PASSWORD": PASSWORD,
+                   "MEV_DB_PASSWORD": services.ENGINE_DB_PASSWORD}  # fmt: skip
+        engine = EngineProcesses(config, secrets, f"http://127.0.0.1:{api_port}", TOKEN, python=python)
         started.append(engine)
         for component in ("detection", "calculation", "execution", "monitoring"):
             engine.start(component)

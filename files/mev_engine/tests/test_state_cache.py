@@ -16,7 +16,7 @@ def test_cached_until_a_change_is_announced(redis_client: Any) -> None:
     try:
         assert cache.current().enabled
         time.sleep(0.1)  # the subscription's confirmation: one more read
-        for _ in range(1000):
+        for _lookup in range(1000):
             assert cache.current().enabled
         reads = cache.reads
         assert reads <= 3

@@ -25,7 +25,7 @@ def test_arrival_is_stamped_at_the_transport() -> None:
                 sent = time.monotonic()
                 await asyncio.sleep(0.3)  # both messages wait in the library's queue meanwhile
                 taken = []
-                for _ in range(2):
+                for _message in range(2):
                     await socket.recv()
                     taken.append((time.monotonic(), socket.next_arrival()))
                 for took, (arrival, wall) in taken:

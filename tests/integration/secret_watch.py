@@ -91,7 +91,16 @@ def look(where, data):
     if names:
         found[where] = names
 journal = ["journalctl", "--no-pager", "--all", "-o", "json"]
-look("journal", subprocess.run(journal, capture_output=True, check=True).stdout)
+for line in subprocess.run(journal, capture_output=True, check=True).stdout.splitlines():
+    names = sorted({name for name, needle in needles if needle in line})
+    if names:
+        try:  # which program logged it, for the report (never the value)
+            entry = json.loads(line)
+            who = f"{entry.get('SYSLOG_IDENTIFIER') or entry.get('_COMM') or '?'} {entry.get('_SYSTEMD_UNIT') or ''}"
+        except ValueError:
+            who = "?"
+        where = f"journal ({who.strip()})"
+        found[where] = sorted(set(found.get(where, [])) | set(names))
 files = 0
 for top, dirs, names in os.walk("/var/log"):
     dirs[:] = [d for d in dirs if not (top == "/var/log" and d == "journal")]

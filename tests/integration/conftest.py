@@ -320,23 +320,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     files' (each test must pass in any order: it starts from `devnet_ready`, not from what the test
     before it left). The order and the seed are printed so that a failing order can be replayed."""
     order = os.environ.get("MEVOPS_INTEGRATION_ORDER", "")
-    # test_99 reads what every other test left (outputs, journals, argv watches): last in any order.
-    items.sort(key=lambda item: item.path.name.startswith(LAST))
-    if not order:
-        return
     kind, _sep, seed = order.partition(":")
     if kind == "reverse" and not seed:
         items.reverse()
-        items.sort(key=lambda item: item.path.name.startswith(LAST))
     elif kind == "random":
         seed = seed or str(random.SystemRandom().randrange(10**6))
         if not seed.isdigit():
             raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER: the seed must be a number, got {seed!r}")
         random.Random(int(seed)).shuffle(items)
-        items.sort(key=lambda item: item.path.name.startswith(LAST))
         order = f"random:{seed}"
-    else:
+    elif order:
         raise pytest.UsageError(f"MEVOPS_INTEGRATION_ORDER must be reverse, random or random:SEED, got {order!r}")
+    # test_99 reads what every other test left (outputs, journals, argv watches): last in any order
+    # (a stable sort keeps the others as ordered above).
+    items.sort(key=lambda item: item.path.name.startswith(LAST))
+    if not order:
+        return
     names = "\n  ".join(item.nodeid for item in items)
     print(f"\nMEVOPS_INTEGRATION_ORDER={order}:\n  {names}", file=sys.stderr)
 

@@ -87,20 +87,18 @@ import gzip, json, os, subprocess, sys
 needles = [(name, n.encode()) for name, forms in json.load(sys.stdin).items() for n in forms]
 found = {}
 def look(where, data):
-    names = sorted({name for name, needle in needles if needle in data})
+    names = {name for name, needle in needles if needle in data}
     if names:
-        found[where] = names
+        found[where] = sorted(set(found.get(where, [])) | names)
 journal = ["journalctl", "--no-pager", "--all", "-o", "json"]
 for line in subprocess.run(journal, capture_output=True, check=True).stdout.splitlines():
-    names = sorted({name for name, needle in needles if needle in line})
-    if names:
+    if any(needle in line for _name, needle in needles):
         try:  # which program logged it, for the report (never the value)
             entry = json.loads(line)
             who = f"{entry.get('SYSLOG_IDENTIFIER') or entry.get('_COMM') or '?'} {entry.get('_SYSTEMD_UNIT') or ''}"
         except ValueError:
             who = "?"
-        where = f"journal ({who.strip()})"
-        found[where] = sorted(set(found.get(where, [])) | set(names))
+        look(f"journal ({who.strip()})", line)
 files = 0
 for top, dirs, names in os.walk("/var/log"):
     dirs[:] = [d for d in dirs if not (top == "/var/log" and d == "journal")]

@@ -250,6 +250,15 @@ class Devnet:
         assert status == 200, entries
         return [entry for entry in entries if entry["path"] == path]
 
+    def firing_received(self, alertname: str, path: str = "/alertmanager/critical") -> list[dict[str, Any]]:
+        """The firing `alertname` notifications the receiver recorded at `path`, oldest first."""
+        return [
+            alert
+            for entry in self.received(path)
+            for alert in entry["body"].get("alerts", [])
+            if alert["labels"].get("alertname") == alertname and alert["status"] == "firing"
+        ]
+
     # -- engine and chains -----------------------------------------------------------------
     def api(
         self, method: str, path: str, json: Any = None, host: str = ENGINE_HOST, timeout: float = 10

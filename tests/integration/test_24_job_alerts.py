@@ -22,13 +22,7 @@ def job_report(devnet) -> dict:
 
 def firing(devnet) -> list[dict]:
     """BackupFailed notifications for the job that reached the receiver's critical path."""
-    alerts = []
-    for entry in devnet.received("/alertmanager/critical"):
-        for alert in entry["body"].get("alerts", []):
-            labels = alert["labels"]
-            if labels.get("alertname") == "BackupFailed" and labels.get("unit") == JOB and alert["status"] == "firing":
-                alerts.append(alert)
-    return alerts
+    return [alert for alert in devnet.firing_received("BackupFailed") if alert["labels"].get("unit") == JOB]
 
 
 def test_a_failed_backup_job_reaches_the_receiver(devnet_ready):

@@ -449,11 +449,8 @@ def audit_alerts(devnet, address: str) -> dict[str, list[dict]]:
     receiver's critical path, "prometheus": the alert as Prometheus holds it now}."""
     received = [
         alert
-        for entry in devnet.received("/alertmanager/critical")
-        for alert in entry["body"].get("alerts", [])
-        if alert["labels"].get("alertname") == "HotWalletUnrecordedTransaction"
-        and alert["labels"].get("address", "").lower() == address.lower()
-        and alert["status"] == "firing"
+        for alert in devnet.firing_received("HotWalletUnrecordedTransaction")
+        if alert["labels"].get("address", "").lower() == address.lower()
     ]
     status, body = devnet.http(MON_HOST, "GET", f"http://{devnet.target('prometheus', MON_HOST)}/api/v1/alerts")
     assert status == 200, body

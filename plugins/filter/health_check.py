@@ -153,6 +153,9 @@ def health_ready_row(result: Any, host: str, url: str = "") -> dict:
     status = result.get("status", -1)
     target = "ready probe"
     body = result.get("json") if isinstance(result.get("json"), dict) else {}
+    if status == 200 and body.get("degraded"):  # a backup provider serves a chain (engine README)
+        degraded = "; ".join(f"{name}: {why}" for name, why in sorted(body["degraded"].items()))
+        return _row(host, "engine", target, "warning", f"degraded: {degraded}")
     if status == 200:
         return _row(host, "engine", target, "ok", "ready")
     if status == 503 and body.get("failing"):

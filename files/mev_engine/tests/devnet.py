@@ -137,6 +137,7 @@ def engine_config(
     extra_chains: tuple[tuple[str, str, int], ...] = (),
     claim_idle_seconds: float | None = None,
     trading: dict[str, Any] | None = None,
+    backups: tuple[str, ...] = (),
 ) -> Path:
     chain: dict[str, Any] = {
         "name": "ethereum",
@@ -148,6 +149,10 @@ def engine_config(
     }
     if ws:
         chain["ws_url"] = chain_url.replace("http://", "ws://")
+    if backups:
+        chain["backups"] = [
+            {"http_url": url} | ({"ws_url": url.replace("http://", "ws://")} if ws else {}) for url in backups
+        ]
     document: dict[str, Any] = {
         "engine": {"instance": "test", "log_level": "info", "stop_file": str(folder / "emergency-stop.json")},
         "redis": {"url": redis_url}

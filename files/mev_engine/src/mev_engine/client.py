@@ -144,17 +144,20 @@ def _detailed_status(api: Api) -> tuple[dict[str, Any], dict[str, str]]:
     """/api/v1/status with /health/ready's reasons set beside what they concern, and the pending transactions."""
     status: dict[str, Any] = api.request("GET", "/api/v1/status")
     try:
-        api.request("GET", "/health/ready")
+        ready = api.request("GET", "/health/ready")
         failing: dict[str, str] = {}
     except ApiError as exc:
         if not (isinstance(exc.data, dict) and isinstance(exc.data.get("failing"), dict)):
             raise
+        ready = exc.data
         failing = exc.data["failing"]  # 503: what is not ready, and why
+    degraded: dict[str, str] = ready.get("degraded") or {}  # a backup provider serves the chain
     pending = api.request("GET", "/api/v1/transactions", status="pending", limit=10_000)["transactions"]
     for name, component in status["components"].items():
         component["problem"] = failing.get(f"component:{name}")
     for name, chain in status["chains"].items():
         chain["problem"] = failing.get(f"chain:{name}")
+        chain["degraded"] = degraded.get(f"chain:{name}")
         chain["pending_transactions"] = sum(1 for row in pending if row["chain"] == name)
     status["ready"] = not failing
     status["failing"] = failing

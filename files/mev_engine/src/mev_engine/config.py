@@ -72,6 +72,29 @@ BURN_ADDRESSES = frozenset(
 )
 
 
+def _backups(c: _Collector, raw: Any, where: str, seen: set[str]) -> tuple[Endpoint, ...]:
+    """A chain's `backups`: [{http_url, ws_url?}], each a provider of the same chain (preflight
+    checks its chain id) other than the primary."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.problem(where, f"expected a list of {{http_url, ws_url}}, found {type(raw).__name__}")
+        return ()
+    out: list[Endpoint] = []
+    for index, entry in enumerate(raw):
+        at = f"{where}[{index}]"
+        item = c.mapping(entry, at)
+        c.unknown_keys(item, {"http_url", "ws_url"}, at)
+        http_url = c.url(item, "http_url", at, ("http", "https"))
+        ws_url = c.url(item, "ws_url", at, ("ws", "wss"), required=False) or None
+        if http_url in seen:
+            c.problem(f"{at}.http_url", f"{shown_url(http_url)} is already an endpoint of this chain")
+        elif http_url:
+            seen.add(http_url)
+            out.append(Endpoint(f"backup{len(out) + 1}", http_url, ws_url))
+    return tuple(out)
+
+
 class ConfigError(Exception):
     """The configuration has problems; `problems` lists each one readably."""
 
@@ -80,6 +103,32 @@ class ConfigError(Exception):
         self.source = source
         where = f" in {source}" if source else ""
         super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One provider of a chain: the local node ("primary") or a backup ("backup1", ...)."""
+
+    label: str
+    http_url: str
+    ws_url: str | None
+
+    @property
+    def shown(self) -> str:
+        """The URL as logs and errors show it: a provider's key lives in the path, the query or the
+        user info (https://eth-mainnet.g.alchemy.com/v2/<key>), so only scheme://host:port is kept."""
+        return shown_url(self.http_url)
+
+
+def shown_url(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    hidden = "/…" if parts.path.strip("/") or parts.query or parts.username or parts.password else ""
+    return f"{parts.scheme}://{netloc}{hidden}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +141,12 @@ class ChainConfig:
     poll_interval_seconds: float
     max_head_age_seconds: float
     devnet: bool
+    # Backup providers, tried in this order after the primary (http_url / ws_url) fails (rpc.py).
+    backups: tuple[Endpoint, ...] = ()
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return (Endpoint("primary", self.http_url, self.ws_url), *self.backups)
 
 
 @dataclass(frozen=True)
@@ -347,7 +402,7 @@ def parse_config(
         where = f"chains[{index}]"
         item = c.mapping(raw, where)
         allowed = {"name", "chain_id", "http_url", "ws_url", "pending_transactions", "poll_interval_seconds"}
-        c.unknown_keys(item, allowed | {"max_head_age_seconds", "devnet"}, where)
+        c.unknown_keys(item, allowed | {"max_head_age_seconds", "devnet", "backups"}, where)
         name = c.string(item, "name", where)
         if name:
             where = f"chains[{index}] ({name})"
@@ -370,8 +425,11 @@ def parse_config(
         pending = c.boolean(item, "pending_transactions", where, True)
         poll = c.number(item, "poll_interval_seconds", where, 1.0, Decimal("0.01"), Decimal(60))
         max_age = c.number(item, "max_head_age_seconds", where, 120, Decimal(1), Decimal(86400))
+        backups = _backups(c, item.get("backups"), f"{where}.backups", {http_url})
         if name:
-            chains[name] = ChainConfig(name, chain_id, http_url, ws_url, pending, float(poll), float(max_age), devnet)
+            chains[name] = ChainConfig(
+                name, chain_id, http_url, ws_url, pending, float(poll), float(max_age), devnet, backups
+            )
 
     wallet = c.mapping(top.get("wallet"), "wallet")
     c.unknown_keys(wallet, {"keystore", "cold_wallet", "min_balance_eth", "owned_contracts"}, "wallet")

@@ -57,19 +57,27 @@ def check_redis(config: EngineConfig) -> Check:
     return Check("redis", True, f"Redis {version}")
 
 
-def check_chain(config: EngineConfig, name: str) -> Check:
+def check_chain(config: EngineConfig, name: str) -> list[Check]:
+    """Each provider of the chain on its own (the primary, then every backup): it answers and
+    serves the configured chain id. A backup on another chain would sign for the wrong network."""
     chain = config.chains[name]
-    client = RpcClient(name, chain.http_url, timeout=5)
-    try:
-        chain_id = client.chain_id()
-        head = client.block_number()
-    except RpcError as exc:
-        return Check(f"chain:{name}", False, str(exc))
-    if chain_id != chain.chain_id:
-        return Check(
-            f"chain:{name}", False, f"{chain.http_url} serves chain id {chain_id}, configured {chain.chain_id}"
-        )
-    return Check(f"chain:{name}", True, f"chain id {chain_id}, head {head}")
+    checks = []
+    for endpoint in chain.endpoints:
+        label = f"chain:{name}" if endpoint.label == "primary" else f"chain:{name}:{endpoint.label}"
+        client = RpcClient(name, [endpoint], timeout=5)
+        try:
+            chain_id = client.chain_id()
+            head = client.block_number()
+        except RpcError as exc:
+            checks.append(Check(label, False, str(exc)))
+            continue
+        if chain_id != chain.chain_id:
+            checks.append(
+                Check(label, False, f"{endpoint.shown} serves chain id {chain_id}, configured {chain.chain_id}")
+            )
+        else:
+            checks.append(Check(label, True, f"{endpoint.shown}: chain id {chain_id}, head {head}"))
+    return checks
 
 
 def check_keystore(config: EngineConfig) -> Check:
@@ -84,7 +92,8 @@ def check_keystore(config: EngineConfig) -> Check:
 
 def run_preflight(config: EngineConfig) -> list[Check]:
     checks = [check_postgres(config), check_redis(config)]
-    checks += [check_chain(config, name) for name in config.chains]
+    for name in config.chains:
+        checks += check_chain(config, name)
     checks.append(check_keystore(config))
     return checks
 

@@ -110,6 +110,10 @@ def test_unit_rows_require_active():
 
 def test_ready_row_names_what_fails():
     assert health_ready_row({"status": 200, "json": {"status": "ready"}}, "e")["severity"] == "ok"
+    degraded = health_ready_row(
+        {"status": 200, "json": {"status": "degraded", "degraded": {"chain:base": "detection follows backup1"}}}, "e"
+    )
+    assert (degraded["severity"], degraded["reason"]) == ("warning", "degraded: chain:base: detection follows backup1")
     failing = health_ready_row(
         {"status": 503, "json": {"failing": {"chain:base": "no head seen yet", "redis": "down"}}}, "e"
     )

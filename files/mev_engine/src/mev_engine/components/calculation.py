@@ -80,7 +80,8 @@ class Calculator:
         self.trading = TradingStateCache(self.redis)  # per candidate: read again only when mev:control announces
         self.metrics = runtime.metrics
         self.clients = {
-            name: RpcClient(name, chain.http_url, runtime.metrics) for name, chain in self.config.chains.items()
+            name: RpcClient.for_chain(chain, runtime.metrics, component="calculation")
+            for name, chain in self.config.chains.items()
         }
         self.strategies: list[Strategy] = load_strategies(self.config, self.clients)
         self.consumer = socket.gethostname()  # stable: a restart resumes its own pending entries

@@ -233,7 +233,9 @@ class Executor:
         self.account = account
         self.address = account.address
         self.wallets = {
-            name: Wallet(name, chain.chain_id, RpcClient(name, chain.http_url, runtime.metrics), self.address)
+            name: Wallet(
+                name, chain.chain_id, RpcClient.for_chain(chain, runtime.metrics, component="execution"), self.address
+            )
             for name, chain in self.config.chains.items()
         }
         self.inflight: dict[str, Sent] = {}

@@ -2,7 +2,8 @@
 
     GET  /health/live                  200 while the process serves
     GET  /health/startup               200 once Redis and PostgreSQL answered at least once, else 503
-    GET  /health/ready                 200, or 503 {"failing": {"<dependency>": "<why>"}}
+    GET  /health/ready                 200 {"status": "ready"}; 200 {"status": "degraded", "degraded": {"chain:<name>":
+                                       "<why>"}} while a backup provider serves a chain; or 503 {"failing": {...}}
     GET  /metrics                      Prometheus text: this process and every component (see metrics.py)
     GET  /api/v1/status                trading state, components, chains (head, its age and bound), pending count,
                                        cold wallet, instance
@@ -126,13 +127,19 @@ class Monitor:
         return _json({"status": "starting", "failing": failing}, status=503)
 
     async def ready(self, _request: web.Request) -> web.Response:
-        failing = await self._check_dependencies(components=True, chains=True)
+        degraded: dict[str, str] = {}
+        failing = await self._check_dependencies(components=True, chains=True, degraded=degraded)
         if failing:
-            return _json({"status": "not ready", "failing": failing}, status=503)
+            body = {"status": "not ready", "failing": failing} | ({"degraded": degraded} if degraded else {})
+            return _json(body, status=503)
         self.started = True
+        if degraded:  # ready, on a backup provider: still trading, not as it should be
+            return _json({"status": "degraded", "degraded": degraded})
         return _json({"status": "ready"})
 
-    async def _check_dependencies(self, components: bool, chains: bool) -> dict[str, str]:
+    async def _check_dependencies(
+        self, components: bool, chains: bool, degraded: dict[str, str] | None = None
+    ) -> dict[str, str]:
         failing: dict[str, str] = {}
         try:
             await self.redis.ping()
@@ -156,6 +163,12 @@ class Monitor:
                 if not head:
                     failing[f"chain:{name}"] = "no head seen yet"
                     continue
+                endpoint = head.get(b"endpoint", b"primary").decode()
+                if degraded is not None and endpoint != "primary":
+                    shown = next((e.shown for e in chain.endpoints if e.label == endpoint), endpoint)
+                    degraded[f"chain:{name}"] = (
+                        f"detection follows {endpoint} {shown}: the primary {chain.endpoints[0].shown} failed"
+                    )
                 age = now - float(head[b"block_timestamp"])
                 if age > chain.max_head_age_seconds:
                     failing[f"chain:{name}"] = (

@@ -49,7 +49,7 @@ WILDCARD = frozenset({"", "0.0.0.0", "::", "[::]", "*"})  # noqa: S104 - recogni
 # Keys of a catalogue entry that describe the topology; every other key is the node's
 # (evm_node_chains: chain_id, network, ports, extra_args, ...).
 CATALOGUE_KEYS = frozenset({"served_by", "l1", "engine"})
-ENGINE_KEYS = frozenset({"pending_transactions", "poll_interval_seconds", "max_head_age_seconds"})
+ENGINE_KEYS = frozenset({"pending_transactions", "poll_interval_seconds", "max_head_age_seconds", "backups"})
 # Companion ports a client binds to loopback only (its own flags say 127.0.0.1).
 LOCAL_PORTS = frozenset({"authrpc_port", "private_api_port", "cl_rpc_port", "cl_api_port"})
 P2P_PORTS = ("p2p_port", "cl_p2p_port")
@@ -252,7 +252,29 @@ def _engine_settings(raw: Mapping[str, Any], label: str, problems: list[str]) ->
     unknown = sorted(set(settings) - ENGINE_KEYS)
     if unknown:
         problems.append(f"{label}: engine has unknown keys {unknown}; allowed: {sorted(ENGINE_KEYS)}")
+    problems += _backup_problems(f"{label}: engine.backups", settings.get("backups"))
     return settings
+
+
+def _backup_problems(label: str, backups: Any) -> list[str]:
+    """A chain's backup providers: [{http_url, ws_url?}], tried in order after the serving node."""
+    if backups is None:
+        return []
+    if not isinstance(backups, list):
+        return [f"{label} must be a list of {{http_url, ws_url}} (the providers after the node, in order)"]
+    problems = []
+    for index, backup in enumerate(backups):
+        at = f"{label}[{index}]"
+        if not isinstance(backup, Mapping) or not backup.get("http_url"):
+            problems.append(f"{at} must be a mapping with http_url (and optionally ws_url)")
+            continue
+        if set(backup) - {"http_url", "ws_url"}:
+            problems.append(f"{at} has unknown keys {sorted(set(backup) - {'http_url', 'ws_url'})}")
+        for key, schemes in (("http_url", ("http", "https")), ("ws_url", ("ws", "wss"))):
+            # Not the URL itself in the message: a provider's key is in its path or query.
+            if _url_problems(at, backup.get(key), schemes):
+                problems.append(f"{at}.{key} must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+    return problems
 
 
 def _resolve_entry(inv: Inventory, raw: Any, index: int, names: set[str], problems: list[str]) -> Chain | None:
@@ -837,6 +859,8 @@ def _engine_chain_problems(inv: Inventory, engine: str, chains: list[Chain]) -> 
             problems.append(f"{label} is listed twice")
             continue
         names.add(name)
+        if given is not None:  # a derived list's backups were checked in the catalogue
+            problems += _backup_problems(f"{label}.backups", entry.get("backups"))
         problems += _url_problems(f"{label}.http_url", entry.get("http_url"), ("http", "https"))
         problems += _url_problems(f"{label}.ws_url", entry.get("ws_url"), ("ws", "wss"))
         if given is not None and entry.get("chain_id") is not None:

@@ -207,3 +207,24 @@ def test_local_url_reaches_a_wildcard_bind_at_loopback():
     for bad in ("10.0.4.11", "10.0.4.11:http", ""):
         with pytest.raises(topology.TopologyError, match="host:port"):
             topology.local_url(bad)
+
+
+def test_a_chains_backup_providers_reach_the_engine_and_are_checked_without_their_keys():
+    hv = hostvars()
+    backups = [{"http_url": "https://eth.example.net/v2/KEY1", "ws_url": "wss://eth.example.net/ws/v2/KEY1"}]
+    for values in hv.values():
+        values["mevops_chains"][0]["engine"] = {"backups": backups}
+    inv = topology.Inventory(hv, GROUPS)
+    assert topology.engine_chains(inv, "engine")[0]["backups"] == backups
+    problems: list[str] = []
+    topology.resolve_chains(inv, problems=problems)
+    assert problems == []
+    for values in hv.values():
+        values["mevops_chains"][0]["engine"] = {"backups": [{"http_url": "eth.example.net/v2/KEY2"}, "KEY3", {}]}
+    topology.resolve_chains(topology.Inventory(hv, GROUPS), problems=problems)
+    assert problems == [
+        "mevops_chains ethereum: engine.backups[0].http_url must be a http:// or https:// URL with a host",
+        "mevops_chains ethereum: engine.backups[1] must be a mapping with http_url (and optionally ws_url)",
+        "mevops_chains ethereum: engine.backups[2] must be a mapping with http_url (and optionally ws_url)",
+    ]
+    assert not any("KEY" in problem for problem in problems)

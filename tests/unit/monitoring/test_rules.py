@@ -21,6 +21,8 @@ EXPECTED_ALERTS = {
     ("LowBundleSuccessRate", "warning"),
     ("LowBundleSuccessRate", "critical"),
     ("RpcFailures", "warning"),
+    ("RpcEndpointFailing", "warning"),
+    ("RpcOnBackup", "warning"),
     ("NoOpportunities", "warning"),
     ("LowProfitability", "warning"),
     ("LowWalletBalance", "warning"),
@@ -61,7 +63,7 @@ def test_rules_pass_promtool_check(promtool, rendered):
         [promtool, "check", "rules", str(rendered / "mev_alerts.yml")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 31 rules found" in result.stdout
+    assert "SUCCESS: 33 rules found" in result.stdout
 
 
 def test_every_runbook_alert_is_a_rule_with_severity_and_runbook(rules):

@@ -264,6 +264,8 @@ def test_detection_fails_over_to_the_backup_and_returns_to_the_primary(
             return number if head.get(b"endpoint") == endpoint.encode() and number > after else None
 
         wait_for(lambda: head_from("primary", 0), 30, "a head through the primary", api)
+        followed = 'mev_detection_endpoint{chain="ethereum",endpoint="primary"} 1.0'
+        wait_for(lambda: followed in api.call("GET", "/metrics").text, 10, "the primary followed, as metrics say", api)
         assert ready() == (None, None)
         relay.silent = True
         silenced, before = time.monotonic(), node.head()
@@ -276,6 +278,7 @@ def test_detection_fails_over_to_the_backup_and_returns_to_the_primary(
         assert failing is None and degraded is not None and degraded.startswith("detection follows backup1")
         metrics = api.call("GET", "/metrics").text
         assert 'mev_detection_endpoint{chain="ethereum",endpoint="backup1"} 1.0' in metrics
+        assert 'mev_detection_endpoint{chain="ethereum",endpoint="primary"} 0.0' in metrics
         relay.silent = False
         back, before = time.monotonic(), node.head()
         wait_for(lambda: head_from("primary", before), 30, "a head through the primary again", api)

@@ -105,8 +105,8 @@ def test_runs_as_mev_from_the_current_release(host):
     pid = host.check_output("systemctl show -p MainPID --value mev-monitoring")
     assert host.check_output(f"stat -c %U /proc/{pid}") == "mev"
     assert host.file("/opt/mev/current").is_symlink
-    assert host.file("/opt/mev/current").linked_to == "/opt/mev/releases/0.5.0"
-    assert host.file("/opt/mev/releases/0.5.0/venv/bin/mev-engine").exists
+    assert host.file("/opt/mev/current").linked_to == "/opt/mev/releases/0.5.1"
+    assert host.file("/opt/mev/releases/0.5.1/venv/bin/mev-engine").exists
 
 
 def test_files_modes_and_owners(host):

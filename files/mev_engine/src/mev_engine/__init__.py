@@ -1,3 +1,3 @@
 """Reference MEV engine for mevops.infra."""
 
-__version__ = "0.5.0"
+__version__ = "0.5.1"

@@ -203,7 +203,7 @@ class Detector:
     def _following(self, chain: ChainConfig, endpoint: Endpoint) -> None:
         self.following[chain.name] = endpoint.label
         for other in chain.endpoints:
-            self.child("mev_detection_endpoint", chain.name, other.label).set(1 if other is endpoint else 0)
+            self.child("mev_detection_endpoint", chain.name, other.label).set(1 if other.label == endpoint.label else 0)
 
     async def websocket(self, chain: ChainConfig, endpoint: Endpoint) -> None:
         """One connection to the endpoint; returns or raises when it ends. A silent connection

@@ -166,10 +166,6 @@ class RpcClient:
         return cls(chain.name, chain.endpoints, metrics, timeout, component=component)
 
     @property
-    def url(self) -> str:
-        return self.endpoints[0].http_url
-
-    @property
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:

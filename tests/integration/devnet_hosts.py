@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,17 @@ _LOGIN_EXPR = (
     " 'port': ansible_port | default(22) | int, 'key': ansible_ssh_private_key_file | default(none),"
     " 'options': ansible_ssh_common_args | default('')} | to_json }}"
 )
+
+
+def wait_for(predicate, timeout: float, what: str):
+    """predicate()'s first truthy value, asked every second; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -12,7 +12,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from devnet_hosts import ENGINE_HOST
+from devnet_hosts import ENGINE_HOST, wait_for
 
 CHAIN = "ethereum"
 TABLE = "mevops_test_blackhole"
@@ -32,16 +32,6 @@ def metric(text: str, name: str, **labels: str) -> float | None:
         and all(f'{k}="{v}"' in match["labels"] for k, v in labels.items())
     ]
     return sum(values) if values else None
-
-
-def wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_a_blackholed_primary_fails_over_to_the_backup_and_back(devnet_ready):
@@ -72,20 +62,20 @@ def test_a_blackholed_primary_fails_over_to_the_backup_and_back(devnet_ready):
     devnet.exec(ENGINE_HOST, "nft", "-f", "-", input=nft)
     blocked = time.monotonic()
     try:
-        status, body = wait(
+        status, body = wait_for(
             lambda: (answer := ready())[1].get("status") == "degraded" and answer, FAILOVER_BOUND, "ready: degraded"
         )
         took = time.monotonic() - blocked
         assert status == 200 and "detection follows backup1" in body["degraded"][f"chain:{CHAIN}"], body
         # Detection goes on: new heads through the backup.
         first = head()
-        wait(lambda: head() >= first + 3, 15, f"three new {CHAIN} heads through the backup")
+        wait_for(lambda: head() >= first + 3, 15, f"three new {CHAIN} heads through the backup")
         text = metrics()
         assert metric(text, "mev_detection_endpoint", chain=CHAIN, endpoint="backup1") == 1
         assert metric(text, "mev_detection_endpoint", chain=CHAIN, endpoint="primary") == 0
         # Execution goes on (its wallet audit asks the chain every 2 s): the primary's circuit opens,
         # the backup's stays closed, and every request was answered.
-        wait(
+        wait_for(
             lambda: (
                 metric(metrics(), "mev_rpc_endpoint_state", component="execution", chain=CHAIN, endpoint="primary") == 2
             ),
@@ -108,7 +98,7 @@ def test_a_blackholed_primary_fails_over_to_the_backup_and_back(devnet_ready):
     finally:
         devnet.exec(ENGINE_HOST, "nft", "delete", "table", "inet", TABLE, check=False)
     lifted = time.monotonic()
-    wait(lambda: ready() == (200, {"status": "ready"}), RETURN_BOUND, "ready again on the primary")
+    wait_for(lambda: ready() == (200, {"status": "ready"}), RETURN_BOUND, "ready again on the primary")
     back = time.monotonic() - lifted
     assert metric(metrics(), "mev_detection_endpoint", chain=CHAIN, endpoint="primary") == 1
     print(f"failover {took:.1f}s (bound {FAILOVER_BOUND}s), back on the primary {back:.1f}s (bound {RETURN_BOUND}s)")

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -75,16 +74,6 @@ def http(host, url, method="GET"):
 
 def sql(host, query):
     return host.check_output(f'runuser -u postgres -- psql -d mev_infrastructure -tAc "{query}"')
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +142,7 @@ def test_an_opportunity_on_each_chain_is_detected_and_recorded(hosts, logins, ch
             subprocess.run([sys.executable, str(TOP / "molecule" / "mev_engine" / "devnet.py"), "imbalance",
                             local[url], str(addresses)], check=True, timeout=600)  # fmt: skip
     for chain in chains:
-        wait_for(lambda c=chain: recorded(c) > before[c], 60, f"an opportunity recorded on {chain}")
+        devnet_hosts.wait_for(lambda c=chain: recorded(c) > before[c], 60, f"an opportunity recorded on {chain}")
     sent = sql(hosts[DB], "SELECT count(*) FROM mev.transactions")
     assert sent == "0", "trading is disabled, yet a transaction was sent"
 
@@ -165,5 +154,7 @@ def test_prometheus_scrapes_the_engine_and_every_host(hosts):
         return {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in body["data"]["activeTargets"]}
 
     wanted = {("mev-engine", ENGINE), ("postgres-exporter", DB)} | {("node-exporter", h) for h in UNITS}
-    seen = wait_for(lambda: (t := targets()) and all(t.get(w) == "up" for w in wanted) and t, 60, "targets up")
+    seen = devnet_hosts.wait_for(
+        lambda: (t := targets()) and all(t.get(w) == "up" for w in wanted) and t, 60, "targets up"
+    )
     assert all(seen[w] == "up" for w in wanted), seen
